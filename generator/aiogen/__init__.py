@@ -1,0 +1,7 @@
+"""aiogen: PKI-as-code for Azure IoT Operations fleets.
+
+One typed topology spec is rendered into deterministic cert-manager, trust-manager and AIO MQTT
+broker manifests. Keep this module empty of imports: it runs inside every `kustomize build`.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,86 @@
+"""Command line: argument parsing, dispatch and exit codes only.
+
+Subcommands live in `aiogen.commands.<name>`; this module finds them, wires their arguments and
+turns expected failures (`AiogenError`) into a clean message and an exit code, never a traceback.
+With no subcommand the program acts as a KRM function or legacy kustomize exec plugin
+(`aiogen.krm`), so the console script can be named directly in a kustomization.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from aiogen import __version__, commands
+from aiogen.errors import EXIT_INTERNAL, EXIT_INVALID, AiogenError
+
+
+def _command_modules() -> list[ModuleType]:
+    names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+    return [importlib.import_module(f"aiogen.commands.{name}") for name in names]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aiogen",
+        description="Render the PKI of Azure IoT Operations fleets as code. "
+        "Without a subcommand, aiogen runs as a KRM function (ResourceList on stdin).",
+    )
+    parser.add_argument("--version", action="version", version=f"aiogen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def report(error: AiogenError) -> None:
+    for problem in (*error.warnings, *error.problems):
+        print(problem.format(), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (not args_list[0].startswith("-") and _is_plugin_invocation(args_list[0])):
+        from aiogen import krm
+
+        return krm.main(args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args.run(args)
+    except AiogenError as error:
+        report(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("aiogen: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_INVALID
+    except Exception as error:  # a bug in aiogen, not in the input: say so, without a traceback
+        if os.environ.get("AIOGEN_DEBUG"):
+            raise
+        print(f"aiogen: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("aiogen: this is a bug in aiogen; set AIOGEN_DEBUG=1 for the traceback and report it",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+    return code
+
+
+def _is_plugin_invocation(first: str) -> bool:
+    """kustomize's legacy exec plugin passes a temporary config file path as argv[1]."""
+    known = {m.name for m in pkgutil.iter_modules(commands.__path__)}
+    return first not in known and os.path.isfile(first)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""Plan → resources: one Jinja2 template per kind, fed only by the Plan.
+
+Each template's text is parsed back into a mapping at once, so a template that writes invalid
+YAML fails loudly. The same function serves `aiogen render`, the KRM function and every test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiogen.durations import format_duration
+from aiogen.errors import AiogenError
+from aiogen.plan import SELF_SIGNED_ISSUER, AutomaticTls, Cluster, InClusterCA, ManualTls, Plan, RootCA
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ECDSA_SIZES = {"Ec256": 256, "Ec384": 384, "Ec521": 521}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One rendered Kubernetes object (a mapping, in the key order its template wrote)."""
+
+    obj: dict[str, Any]
+
+    @property
+    def api_version(self) -> str:
+        return str(self.obj["apiVersion"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.obj["metadata"].get("namespace")
+        return str(ns) if ns is not None else None
+
+
+@dataclass(frozen=True)
+class RenderedCluster:
+    name: str
+    resources: tuple[Resource, ...]
+    extra_files: tuple[tuple[str, str], ...]  # (file name, text): trust settings, ca-bundle.pem
+
+
+_env: jinja2.Environment | None = None
+
+
+def _environment() -> jinja2.Environment:
+    global _env
+    if _env is None:
+        import jinja2
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+        )
+        env.filters["q"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+        _env = env
+    return _env
+
+
+def _yaml_loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _resource(template: str, **context: Any) -> Resource:
+    import yaml
+
+    text = _environment().get_template(template).render(**context)
+    try:
+        obj = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - safe loader
+    except yaml.YAMLError as error:  # a template bug, never user input
+        raise RuntimeError(f"template {template} produced invalid YAML: {error}\n{text}") from error
+    if not isinstance(obj, dict):
+        raise RuntimeError(f"template {template} produced {type(obj).__name__}, not a mapping")
+    return Resource(obj)
+
+
+def render(plan: Plan, clusters: Sequence[str] | None = None) -> list[RenderedCluster]:
+    """Render the named clusters (all when None), in spec order."""
+    wanted = list(plan.clusters)
+    if clusters:
+        known = {c.name for c in plan.clusters}
+        missing = [n for n in clusters if n not in known]
+        if missing:
+            raise AiogenError.single(
+                f"no cluster named {', '.join(repr(m) for m in missing)} in the spec",
+                hint=f"clusters: {', '.join(c.name for c in plan.clusters)}",
+            )
+        wanted = [c for c in plan.clusters if c.name in set(clusters)]
+    return [render_cluster(plan, cluster) for cluster in wanted]
+
+
+def render_cluster(plan: Plan, cluster: Cluster) -> RenderedCluster:
+    resources = list(_resources(cluster))
+    _check_unique(cluster, resources)
+    return RenderedCluster(cluster.name, tuple(resources), _extra_files(plan, cluster))
+
+
+def _resources(c: Cluster) -> Iterable[Resource]:
+    # CA material: Key Vault syncs, in-cluster CAs
+    accounts: dict[tuple[str, str], None] = {}
+    for signer in c.signers:
+        kv = signer.key_vault
+        if kv is None:
+            continue
+        if (kv.namespace, kv.service_account) not in accounts:
+            accounts[(kv.namespace, kv.service_account)] = None
+            yield _resource("serviceaccount.yaml.j2", name=kv.service_account, namespace=kv.namespace)
+        objects = f"array:\n  - |\n    objectName: {kv.object}\n    objectType: secret\n"
+        yield _resource("secretproviderclass.yaml.j2", name=kv.provider_class, namespace=kv.namespace,
+                        client_id=kv.client_id, tenant_id=kv.tenant_id, vault=kv.vault, objects=objects)
+        yield _resource("secretsync.yaml.j2", name=kv.secret_name, namespace=kv.namespace,
+                        service_account=kv.service_account, provider_class=kv.provider_class, object=kv.object)
+    roots_in_cluster = c.in_cluster_roots
+    if roots_in_cluster:
+        yield _resource("issuer.yaml.j2", kind="Issuer", name=SELF_SIGNED_ISSUER, namespace=c.ca_namespace,
+                        self_signed=True)
+    for root in roots_in_cluster:
+        assert root.in_cluster is not None
+        yield _certificate(root.in_cluster)
+    root_issuers: dict[str, None] = {}
+    for signer in c.signers:
+        ca = signer.in_cluster
+        if ca is None:
+            continue
+        if ca.issuer_ref.name not in root_issuers:
+            root_issuers[ca.issuer_ref.name] = None
+            assert signer.root.in_cluster is not None
+            yield _resource("issuer.yaml.j2", kind="Issuer", name=ca.issuer_ref.name, namespace=c.ca_namespace,
+                            self_signed=False, secret_name=signer.root.in_cluster.secret_name)
+        yield _certificate(ca)
+    yield _resource("issuer.yaml.j2", kind=c.issuer.kind, name=c.issuer.name, namespace=c.issuer_namespace,
+                    self_signed=False, secret_name=c.signer.secret_name)
+    # trust distribution
+    pinned = [r for r in c.server_roots if r.pinned]
+    if pinned:
+        yield _resource("configmap.yaml.j2", name=c.pinned_config_map, namespace=c.namespaces.trust,
+                        data=[(_pinned_key(r), _pem(r)) for r in pinned])
+    sources = [
+        {"config_map": c.pinned_config_map, "secret": None, "key": _pinned_key(r)} if r.pinned
+        else {"config_map": None, "secret": r.in_cluster.secret_name if r.in_cluster else "", "key": "tls.crt"}
+        for r in c.server_roots
+    ]
+    for bundle in (c.aio_bundle, *c.client_bundles):
+        yield _resource("bundle.yaml.j2", name=bundle.name, key=bundle.key, sources=sources,
+                        match_labels=bundle.selector.match_labels,
+                        match_expressions=bundle.selector.match_expressions)
+    # broker
+    if c.client_auth is not None:
+        auth = c.client_auth
+        yield _resource("configmap.yaml.j2", name=auth.config_map, namespace=auth.namespace,
+                        data=[(auth.key, "".join(r.certificate.pem for r in auth.roots))])
+        yield _resource("brokerauthentication.yaml.j2", name=auth.name, namespace=auth.namespace,
+                        config_map=auth.config_map, attributes=auth.authorization_attributes,
+                        sat_fallback=auth.service_account_token_fallback)
+    for listener in c.listeners:
+        ports = []
+        for port in listener.ports:
+            entry: dict[str, Any] = {"port": port.port, "node_port": port.node_port, "protocol": port.protocol,
+                                     "authentication_ref": port.authentication_ref, "manual": None, "auto": None}
+            if isinstance(port.tls, ManualTls):
+                entry["manual"] = port.tls.secret_ref
+            elif isinstance(port.tls, AutomaticTls):
+                entry["auto"] = {
+                    "issuer_ref": port.tls.issuer_ref,
+                    "duration": format_duration(port.tls.duration),
+                    "renew_before": format_duration(port.tls.renew_before),
+                    "secret_name": port.tls.secret_name,
+                    "key_algorithm": port.tls.key_algorithm,
+                    "rotation_policy": port.tls.rotation_policy,
+                    "san_dns": port.tls.san_dns,
+                    "san_ip": port.tls.san_ip,
+                }
+            ports.append(entry)
+        yield _resource("brokerlistener.yaml.j2", name=listener.name, namespace=listener.namespace,
+                        broker_ref=listener.broker_ref, service_name=listener.service_name,
+                        service_type=listener.service_type, ports=ports)
+
+
+def _certificate(ca: InClusterCA) -> Resource:
+    if ca.key_algorithm.startswith("Ec"):
+        algorithm, size = "ECDSA", _ECDSA_SIZES[ca.key_algorithm]
+    else:
+        algorithm, size = "RSA", int(ca.key_algorithm.removeprefix("Rsa"))
+    return _resource(
+        "certificate.yaml.j2", name=ca.certificate_name, namespace=ca.namespace, common_name=ca.common_name,
+        organization=ca.organization, secret_name=ca.secret_name, duration=format_duration(ca.duration),
+        renew_before=format_duration(ca.renew_before), key_algorithm=algorithm, key_size=size,
+        rotation_policy=ca.rotation_policy, issuer_name=ca.issuer_ref.name, issuer_kind=ca.issuer_ref.kind,
+    )
+
+
+def _pinned_key(root: RootCA) -> str:
+    return f"{root.name}.pem"
+
+
+def _pem(root: RootCA) -> str:
+    assert root.certificate is not None
+    return root.certificate.pem
+
+
+def _check_unique(cluster: Cluster, resources: list[Resource]) -> None:
+    seen: set[tuple[str, str, str | None, str]] = set()
+    for r in resources:
+        key = (r.api_version.split("/")[0], r.kind, r.namespace, r.name)
+        if key in seen:
+            where = f"namespace {r.namespace!r}" if r.namespace else "cluster scope"
+            raise AiogenError.single(
+                f"cluster {cluster.name!r}: two {r.kind} objects named {r.name!r} in {where}",
+                hint="rename one of them in the spec (issuer, Bundle, ConfigMap or Secret names)",
+            )
+        seen.add(key)
+
+
+def _extra_files(plan: Plan, c: Cluster) -> tuple[tuple[str, str], ...]:
+    ts = c.trust_settings
+    header = f"# Generated by aiogen from topology {plan.name!r}, cluster {c.name!r}. Do not edit.\n"
+    args = (
+        header
+        + "# Pass these to `az iot ops create` so AIO uses the issuer and trust bundle rendered here:\n"
+        + ts.cli_arguments()
+        + "\n"
+    )
+    arm = {
+        "trustConfig": {
+            "source": "CustomerManaged",
+            "settings": {
+                "issuerName": ts.issuer_name,
+                "issuerKind": ts.issuer_kind,
+                "configMapName": ts.config_map_name,
+                "configMapKey": ts.config_map_key,
+            },
+        }
+    }
+    bundle = header + "# Roots that MQTT clients outside Kubernetes must trust in the current phase.\n"
+    for root in c.server_roots:
+        if root.certificate is not None:
+            bundle += f"# {root.name}: {root.certificate.subject}\n{root.certificate.pem}"
+        else:
+            assert root.in_cluster is not None
+            bundle += (
+                f"# {root.name} is created in-cluster by cert-manager; fetch it after bootstrap with:\n"
+                f"#   kubectl get secret -n {root.in_cluster.namespace} {root.in_cluster.secret_name} "
+                "-o jsonpath='{.data.tls\\.crt}' | base64 -d\n"
+            )
+    return (
+        ("aio-trust-settings.txt", args),
+        ("aio-trust-settings.json", json.dumps(arm, indent=2, sort_keys=False) + "\n"),
+        ("ca-bundle.pem", bundle),
+    )
