@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aiogen.errors import AiogenError
+from aiogen.keyscan import assert_no_private_key
 from aiogen.render import RenderedCluster, Resource
 
 KIND_ORDER = (
@@ -94,6 +95,8 @@ def cluster_files(rendered: RenderedCluster) -> dict[str, str]:
     files["kustomization.yaml"] = HEADER + to_yaml(kustomization)
     for name, text in rendered.extra_files:
         files[name] = text
+    for name, text in files.items():
+        assert_no_private_key(f"{rendered.name}/{name}", text)
     return dict(sorted(files.items()))
 
 
@@ -112,7 +115,9 @@ def stream(rendered: Iterable[RenderedCluster]) -> str:
     for cluster in rendered:
         for resource in sorted_resources(cluster.resources):
             parts.append(f"---\n# aiogen: {cluster.name}/{resource_path(resource)}\n{to_yaml(resource.obj)}")
-    return "".join(parts)
+    text = "".join(parts)
+    assert_no_private_key("the output stream", text)
+    return text
 
 
 # ---------------------------------------------------------------- writing a tree
