@@ -46,21 +46,26 @@ class Document:
     data: Any
     source: str  # file name as the user gave it (or "<stdin>")
     base_dir: Path
-    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)  # where each value starts
+    key_positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)  # where each mapping key starts
 
-    def locate(self, path: PathKey) -> Location:
-        """Location of the deepest node on ``path`` that exists."""
+    def locate(self, path: PathKey, *, key: bool = False) -> Location:
+        """Location of the deepest node on ``path`` that exists (its key with ``key=True``)."""
+        if key and path in self.key_positions:
+            line, column = self.key_positions[path]
+            return Location(self.source, line, column)
         for end in range(len(path), -1, -1):
             pos = self.positions.get(path[:end])
             if pos is not None:
                 return Location(self.source, pos[0], pos[1])
         return Location(self.source)
 
-    def problem(self, path: PathKey, message: str, *, hint: str | None = None, warning: bool = False) -> Problem:
+    def problem(self, path: PathKey, message: str, *, hint: str | None = None, warning: bool = False,
+                at_key: bool = False) -> Problem:
         return Problem(
             message,
             format_path(path),
-            self.locate(path),
+            self.locate(path, key=at_key),
             "warning" if warning else "error",
             hint,
         )
@@ -163,7 +168,7 @@ def _plain(node: Any, path: PathKey, doc: Document, budget: list[int], depth: in
                     f"key {key!r} is not a string", location=Location(doc.source, *kpos), path=format_path(path)
                 )
             vpos = _value_pos(node, key, kpos)
-            doc.positions.setdefault((*path, key), kpos)
+            doc.key_positions.setdefault((*path, key), kpos)
             out[key] = _plain(value, (*path, key), doc, budget, depth + 1, vpos)
         return out
     if isinstance(node, CommentedSeq):
@@ -239,7 +244,7 @@ def _problems(error: Any, doc: Document, data: Any, root: PathKey) -> Iterator[P
         if key in seen:
             continue
         seen.add(key)
-        yield doc.problem(path, message)
+        yield doc.problem(path, message, at_key=item["type"] == "extra_forbidden")
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[PathKey, str]:
