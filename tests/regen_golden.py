@@ -1,0 +1,41 @@
+"""Regenerate the golden renders of examples/*.yaml: `python -m tests.regen_golden`.
+
+Golden files change only through this command; read the diff (`git diff tests/golden`) before
+committing it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.helpers import EXAMPLE_SPECS, REPO
+
+GOLDEN = REPO / "tests" / "golden" / "examples"
+NOW = datetime(2026, 11, 27, tzinfo=UTC)  # fixed clock: expiry warnings must not make goldens drift
+
+
+def rendered_tree(spec: Path) -> dict[str, str]:
+    from aiogen import emit
+    from aiogen.pipeline import render_spec
+
+    _, rendered = render_spec(spec, now=NOW)
+    return emit.tree(rendered)
+
+
+def main() -> int:
+    if GOLDEN.exists():
+        shutil.rmtree(GOLDEN)
+    for spec in EXAMPLE_SPECS:
+        for path, text in rendered_tree(spec).items():
+            target = GOLDEN / spec.stem / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    print(f"wrote {GOLDEN.relative_to(REPO)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
