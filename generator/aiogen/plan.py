@@ -11,6 +11,7 @@ constraints, §3 X.509 authentication, §4 trust settings).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,6 +32,8 @@ MIN_RENEW_BEFORE = timedelta(minutes=5)  # cert-manager MinimumRenewBefore
 Phase = Literal["prepare", "distribute", "switch", "retire"]
 GROUP = "cert-manager.io"
 SELF_SIGNED_ISSUER = "aiogen-selfsigned"
+# Key Vault secret names (1-127 of [0-9a-zA-Z-]) that also match SecretSync's sourcePath pattern.
+_KV_SECRET = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9]{0,125}[A-Za-z0-9])?")
 
 
 # ---------------------------------------------------------------- the Plan
@@ -94,7 +97,8 @@ class KeyVaultSync:
     provider_class: str
     secret_name: str
     vault: str
-    object: str
+    certificate_secret: str
+    key_secret: str
     client_id: str
     tenant_id: str
 
@@ -763,18 +767,24 @@ class _ClusterResolver:
         return certs
 
     def _key_vault(self, path: PathKey, kv: spec.KeyVault) -> KeyVaultSync:
-        secret = kv.secret_name or kv.object.lower()
+        secret = kv.secret_name or kv.certificate_secret
         problem = names.subdomain_problem(secret)
         if problem:
-            self.ctx.error((*path, "secretName") if kv.secret_name else (*path, "object"),
+            self.ctx.error((*path, "secretName") if kv.secret_name else (*path, "certificateSecret"),
                            f"Secret name {secret!r} {problem}", "set keyVault.secretName")
         self.ctx.check_name((*path, "serviceAccount"), kv.service_account, "subdomain")
-        for key, value in (("vault", kv.vault), ("clientID", kv.client_id), ("tenantID", kv.tenant_id),
-                           ("object", kv.object)):
+        for key, value in (("vault", kv.vault), ("clientID", kv.client_id), ("tenantID", kv.tenant_id)):
             if not value.strip():
                 self.ctx.error((*path, key), "must not be empty")
-        return KeyVaultSync(self.ca_namespace, kv.service_account, f"{secret}-kv", secret, kv.vault, kv.object,
-                            kv.client_id, kv.tenant_id)
+        for key, value in (("certificateSecret", kv.certificate_secret), ("keySecret", kv.key_secret)):
+            if not _KV_SECRET.fullmatch(value):
+                self.ctx.error((*path, key), f"{value!r} is not a Key Vault secret name usable as a SecretSync "
+                               "sourcePath: 1-127 letters, digits and '-', starting and ending alphanumeric")
+        if kv.certificate_secret == kv.key_secret:
+            self.ctx.error((*path, "keySecret"), "the key and the certificate chain must be two different Key Vault "
+                           "secrets")
+        return KeyVaultSync(self.ca_namespace, kv.service_account, f"{secret}-kv", secret, kv.vault,
+                            kv.certificate_secret, kv.key_secret, kv.client_id, kv.tenant_id)
 
     def _check_rotation_target(self, rotation: RotationState, current: Signer, nxt: Signer) -> None:
         path = (*self.path, "pki", "next")

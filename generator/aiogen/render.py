@@ -123,11 +123,14 @@ def _resources(c: Cluster) -> Iterable[Resource]:
         if (kv.namespace, kv.service_account) not in accounts:
             accounts[(kv.namespace, kv.service_account)] = None
             yield _resource("serviceaccount.yaml.j2", name=kv.service_account, namespace=kv.namespace)
-        objects = f"array:\n  - |\n    objectName: {kv.object}\n    objectType: secret\n"
+        objects = "array:\n" + "".join(
+            f"  - |\n    objectName: {name}\n    objectType: secret\n" for name in (kv.certificate_secret, kv.key_secret)
+        )
         yield _resource("secretproviderclass.yaml.j2", name=kv.provider_class, namespace=kv.namespace,
                         client_id=kv.client_id, tenant_id=kv.tenant_id, vault=kv.vault, objects=objects)
         yield _resource("secretsync.yaml.j2", name=kv.secret_name, namespace=kv.namespace,
-                        service_account=kv.service_account, provider_class=kv.provider_class, object=kv.object)
+                        service_account=kv.service_account, provider_class=kv.provider_class,
+                        certificate_secret=kv.certificate_secret, key_secret=kv.key_secret)
     roots_in_cluster = c.in_cluster_roots
     if roots_in_cluster:
         yield _resource("issuer.yaml.j2", kind="Issuer", name=SELF_SIGNED_ISSUER, namespace=c.ca_namespace,

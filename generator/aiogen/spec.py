@@ -175,15 +175,20 @@ class CertificateFile(Model):
 
 
 class KeyVault(Model):
-    """CA keypair synced from Azure Key Vault by the Secret Store extension."""
+    """CA keypair synced from Azure Key Vault by the Secret Store extension.
 
-    model_config = ConfigDict(populate_by_name=False)
+    Two Key Vault *secrets*: the PEM certificate chain (the CA first, then any intermediates above
+    it, root optional) and the PEM private key. The SecretSync CRD only accepts an object name
+    (optionally with a version index) as `sourcePath`, so each becomes one key of the synced
+    `kubernetes.io/tls` Secret (reference/aio.md §6, "Alternative").
+    """
 
     vault: str = Field(description="Key Vault name")
-    object: str = Field(description="Key Vault certificate (or secret) holding the CA certificate chain and key")
+    certificate_secret: str = Field(description="Key Vault secret holding the PEM certificate chain (tls.crt)")
+    key_secret: str = Field(description="Key Vault secret holding the PEM private key (tls.key)")
     client_id: str = Field(alias="clientID", description="client ID of the managed identity federated to the ServiceAccount")
     tenant_id: str = Field(alias="tenantID")
-    secret_name: str | None = Field(None, description="name of the synced Secret; defaults to the object name")
+    secret_name: str | None = Field(None, description="name of the synced Secret; defaults to certificateSecret")
     service_account: str = Field("aiogen-ca-sync", description="ServiceAccount the SecretSync runs as")
 
 
