@@ -252,10 +252,9 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[PathKey, str]:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        in_dict = isinstance(node, dict) and isinstance(part, str) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
             path.append(part)
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and not _is_branch_tag(part):
@@ -302,7 +301,6 @@ def _message(item: Mapping[str, Any], value_kind: str) -> str:
 
 def load_topology(path: Path, *, display: str | None = None) -> tuple[Topology, Document]:
     """Read and validate a spec file."""
-    from aiogen.spec import Topology
 
     name = display or str(path)
     text = read_text(path, display=name)

@@ -18,6 +18,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from pydantic.alias_generators import to_camel
+
 from aiogen import names, spec
 from aiogen.durations import describe
 from aiogen.errors import AiogenError, Location, Problem
@@ -380,7 +382,7 @@ class _Resolver:
         ctx = self.ctx
         ctx.check_name(("metadata", "name"), self.t.metadata.name, "subdomain")
         for name, root in self.s.roots.items():
-            path = (*S, "roots", name)
+            path: PathKey = (*S, "roots", name)
             ctx.check_name(path, name, "label")
             if root.self_signed is None:
                 self.roots[name] = self._pinned_root(path, name, root)
@@ -965,8 +967,9 @@ class _ClusterResolver:
             for pi, port in enumerate(listener.ports):
                 ppath = (*lpath, "ports", pi)
                 if port.port in ports_seen:
-                    hint = "18883 belongs to AIO's default listener" if port.port == ReservedPort else None
-                    ctx.error((*ppath, "port"), f"port {port.port} is already used by {ports_seen[port.port]}", hint)
+                    port_hint = "18883 belongs to AIO's default listener" if port.port == ReservedPort else None
+                    ctx.error((*ppath, "port"), f"port {port.port} is already used by {ports_seen[port.port]}",
+                              port_hint)
                 ports_seen.setdefault(port.port, f"listener {listener.name!r}")
                 if port.node_port is not None:
                     if listener.service_type != "NodePort":
@@ -1013,7 +1016,7 @@ class _ClusterResolver:
         if tls.mode == "Manual":
             for name in ("duration", "renew_before", "private_key", "secret_name"):
                 if getattr(tls, name) is not None:
-                    ctx.error(tpath, f"Manual TLS uses an existing Secret; {spec.to_camel(name)} applies to Automatic only")
+                    ctx.error(tpath, f"Manual TLS uses an existing Secret; {to_camel(name)} applies to Automatic only")
             if tls.san.dns or tls.san.ip or tls.san.in_cluster_names:
                 ctx.error((*tpath, "san"), "Manual TLS uses an existing Secret; its SANs are whatever that certificate "
                           "holds", "drop san, or use mode: Automatic")

@@ -186,7 +186,9 @@ class KeyVault(Model):
     vault: str = Field(description="Key Vault name")
     certificate_secret: str = Field(description="Key Vault secret holding the PEM certificate chain (tls.crt)")
     key_secret: str = Field(description="Key Vault secret holding the PEM private key (tls.key)")
-    client_id: str = Field(alias="clientID", description="client ID of the managed identity federated to the ServiceAccount")
+    client_id: str = Field(
+        alias="clientID", description="client ID of the managed identity federated to the ServiceAccount"
+    )
     tenant_id: str = Field(alias="tenantID")
     secret_name: str | None = Field(None, description="name of the synced Secret; defaults to certificateSecret")
     service_account: str = Field("aiogen-ca-sync", description="ServiceAccount the SecretSync runs as")
