@@ -99,10 +99,10 @@ def test_a_known_key_can_be_re_signed(root: CertificateAuthority) -> None:
 def test_from_pem_round_trip_and_refusals(root: CertificateAuthority, ica: CertificateAuthority) -> None:
     loaded = CertificateAuthority.from_pem(ica.cert_pem + root.cert_pem, ica.private_key_pem(), source="ica.pem")
     assert loaded.chain == (ica.certificate,) and loaded.root_certificate == root.certificate
-    with pytest.raises(IssuanceRefused, match="ica.pem: the private key does not belong to 'API ICA'"):
+    with pytest.raises(IssuanceRefused, match=r"ica\.pem: the private key does not belong to 'API ICA'"):
         CertificateAuthority.from_pem(ica.cert_pem, root.private_key_pem(), source="ica.pem")
     leaf = root.issue_leaf("leaf", not_before=NOW, not_after=NOW + DAY)
-    with pytest.raises(IssuanceRefused, match="leaf.pem: 'leaf' is not a CA certificate"):
+    with pytest.raises(IssuanceRefused, match=r"leaf\.pem: 'leaf' is not a CA certificate"):
         CertificateAuthority.from_pem(leaf.cert_pem, leaf.private_key_pem(), source="leaf.pem")
     with pytest.raises(PemError, match="contains a private key"):
         CertificateAuthority.from_pem(ica.private_key_and_chain_pem(), ica.private_key_pem(), source="kv.pem")

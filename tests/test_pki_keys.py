@@ -102,9 +102,9 @@ def test_load_private_key_refuses_encrypted_keys_without_quoting_them() -> None:
 
 
 def test_load_private_key_refuses_garbage_and_certificates() -> None:
-    with pytest.raises(PemError, match="root.key holds no PEM private key"):
+    with pytest.raises(PemError, match=r"root\.key holds no PEM private key"):
         keys.load_private_key(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", source="root.key")
-    with pytest.raises(PemError, match="root.key is not a readable PEM private key"):
+    with pytest.raises(PemError, match=r"root\.key is not a readable PEM private key"):
         keys.load_private_key(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", source="root.key")
 
 
