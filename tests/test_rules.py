@@ -338,3 +338,10 @@ def test_durations_accept_friendly_forms() -> None:
     assert parse_duration("1y") == timedelta(days=365)
     assert format_duration(parse_duration("30d")) == "720h"
     assert format_duration(parse_duration("1h30m")) == "1h30m"
+
+
+def test_only_in_cluster_sans_on_external_listener_is_a_warning(tmp_path: Path, pki_dir: Path) -> None:
+    errors, warnings = fleet(tmp_path, pki_dir, lambda s: port(s)["tls"].update(san={"inClusterNames": True}))
+    assert errors == []
+    assert warnings == ["spec.clusters[0].broker.listeners[0].ports[0].tls.san: only in-cluster SANs: external "
+                        "clients will fail hostname verification (add the DNS name or IP address clients dial)"]
