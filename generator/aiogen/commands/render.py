@@ -1,4 +1,9 @@
-"""aiogen render SPEC -o DIR|-: write the manifests of every cluster (or some)."""
+"""aiogen render SPEC -o DIR|-: write the manifests of every cluster (or some).
+
+With ``--check`` it writes nothing: it compares DIR with what the spec renders to, prints the
+unified diff on stdout and exits `EXIT_CHECK_FAILED` when they differ. That is the command a CI
+job or pre-commit hook runs on a GitOps repository where the rendered tree is committed.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import sys
 from pathlib import Path
 
 from aiogen.commands._common import add_spec_options, print_warnings
-from aiogen.errors import EXIT_OK
+from aiogen.errors import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 
 NAME = "render"
 HELP = "render manifests: one directory per cluster (-o DIR) or one YAML stream (-o -)"
@@ -18,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="DIR|-",
                         help="output directory (one subdirectory per cluster), or - for a YAML stream on stdout")
     parser.add_argument("--cluster", action="append", metavar="NAME", help="render only this cluster (repeatable)")
+    parser.add_argument("--check", action="store_true",
+                        help="write nothing; print the diff and exit 3 when DIR differs from what the spec renders")
     add_spec_options(parser)
 
 
@@ -25,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
     from aiogen import emit
     from aiogen.pipeline import render_spec
 
+    if args.check and args.output == "-":
+        print("aiogen render: --check compares with a directory; give -o DIR", file=sys.stderr)
+        return EXIT_USAGE
     plan, rendered = render_spec(args.spec, clusters=args.cluster, now=args.now,
                                  allow_outside_files=args.allow_outside_files)
     print_warnings(plan.warnings)
@@ -32,7 +42,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(emit.stream(rendered))
         return EXIT_OK
     out_dir = Path(args.output)
-    result = emit.write_tree(emit.tree(rendered), out_dir, scope=[c.name for c in rendered])
+    files = emit.tree(rendered)
+    scope = [c.name for c in rendered]
+    if args.check:
+        from aiogen.drift import compare
+
+        drift = compare(files, out_dir, scope)
+        sys.stdout.write(drift.diff)
+        if drift.clean:
+            print(f"aiogen: {out_dir} is up to date with {args.spec}", file=sys.stderr)
+            return EXIT_OK
+        print(f"aiogen: {out_dir} is stale: {drift.summary()}; "
+              f"run `aiogen render {args.spec} -o {out_dir}` and commit the result", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    result = emit.write_tree(files, out_dir, scope=scope)
     print(f"aiogen: {len(rendered)} cluster(s) in {out_dir}: {len(result.written)} written, "
           f"{len(result.unchanged)} unchanged, {len(result.removed)} removed", file=sys.stderr)
     return EXIT_OK
