@@ -378,6 +378,10 @@ class Rotation(Model):
 
 class Metadata(Model):
     name: str
+    annotations: dict[str, str] = Field(
+        {}, description="ignored by aiogen (kustomize's config.kubernetes.io/function, aiogen.io/clusters, ...)"
+    )
+    labels: dict[str, str] = Field({}, description="ignored by aiogen")
 
 
 class TopologySpec(Model):
