@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -233,6 +234,10 @@ class RotationState:
     started: tuple[tuple[Phase, date], ...]
     min_dwell: timedelta
     clusters: tuple[str, ...]  # clusters it moves
+    # clientRoot: longest device certificate lifetime under `from` (its maxLeafLifetime). After
+    # retire the old root is gone from every ClientAuth, yet the rollout check still needs this
+    # to know when its last device certificate expires.
+    from_max_leaf_lifetime: timedelta | None = None
 
     def started_at(self, phase: Phase) -> date | None:
         return dict(self.started).get(phase)
@@ -325,8 +330,11 @@ class _Context:
             return self.pem_cache[key]
         self.pem_cache[key] = None
         if not self.allow_outside_files and not target.is_relative_to(self.base_dir.resolve()):
-            self.error(path, f"{relative!r} is outside the spec's directory",
-                       "move the file next to the spec, or pass --allow-outside-files")
+            self.error(
+                path,
+                f"{relative!r} is outside the spec's directory",
+                "move the file next to the spec, or pass --allow-outside-files",
+            )
             return None
         try:
             data = target.read_bytes() if target.stat().st_size <= pem.MAX_PEM_BYTES else b"x" * (pem.MAX_PEM_BYTES + 1)
@@ -396,7 +404,9 @@ class _Resolver:
         for index, cluster in enumerate(self.s.clusters):
             path = (*S, "clusters", index)
             if cluster.name in seen:
-                ctx.error((*path, "name"), f"cluster {cluster.name!r} is already defined at clusters[{seen[cluster.name]}]")
+                ctx.error(
+                    (*path, "name"), f"cluster {cluster.name!r} is already defined at clusters[{seen[cluster.name]}]"
+                )
                 continue
             seen[cluster.name] = index
             ctx.check_name((*path, "name"), cluster.name, "label")
@@ -418,8 +428,11 @@ class _Resolver:
             return None
         cert = certs[0]
         if not cert.self_signed:
-            self.ctx.error(fpath, f"{cert.subject!r} is not self-signed (issued by {cert.issuer!r}); a root must be",
-                           "list intermediates under a cluster's pki.intermediate.certificate instead")
+            self.ctx.error(
+                fpath,
+                f"{cert.subject!r} is not self-signed (issued by {cert.issuer!r}); a root must be",
+                "list intermediates under a cluster's pki.intermediate.certificate instead",
+            )
             return None
         if not cert.is_ca:
             self.ctx.error(fpath, f"{cert.subject!r} is not a CA certificate (BasicConstraints CA:TRUE missing)")
@@ -447,13 +460,17 @@ class _Resolver:
     def _check_validity(self, path: PathKey, cert: CertSummary, allow_expired: bool) -> None:
         now = self.ctx.now
         if cert.not_after <= now and not allow_expired:
-            self.ctx.error(path, f"{cert.subject!r} expired on {cert.not_after.date().isoformat()}",
-                           "replace it, or set allowExpired: true if you know why")
+            self.ctx.error(
+                path,
+                f"{cert.subject!r} expired on {cert.not_after.date().isoformat()}",
+                "replace it, or set allowExpired: true if you know why",
+            )
         elif cert.not_before > now:
             self.ctx.warn(path, f"{cert.subject!r} is not valid before {cert.not_before.isoformat()}")
 
-    def root_for(self, path: PathKey, ref: str | spec.InlineRoot, cluster: str, namespace: str,
-                 taken_default: bool) -> RootCA | None:
+    def root_for(
+        self, path: PathKey, ref: str | spec.InlineRoot, cluster: str, namespace: str, taken_default: bool
+    ) -> RootCA | None:
         """The RootCA a cluster's pki (or next chain) names; in-cluster roots are per cluster."""
         if isinstance(ref, str):
             if ref not in self.s.roots:
@@ -466,7 +483,9 @@ class _Resolver:
             return self._in_cluster_root(path, ref, definition.self_signed, namespace)
         name = ref.name or (f"{cluster}-root" if not taken_default else None)
         if name is None:
-            self.ctx.error((*path, "name"), "an inline root in pki.next needs a `name` different from the current root's")
+            self.ctx.error(
+                (*path, "name"), "an inline root in pki.next needs a `name` different from the current root's"
+            )
             return None
         self.ctx.check_name((*path, "name"), name, "label")
         if ref.self_signed is None:
@@ -474,8 +493,17 @@ class _Resolver:
         return self._in_cluster_root(path, name, ref.self_signed, namespace)
 
     def _in_cluster_root(self, path: PathKey, name: str, ca: spec.InClusterCA, namespace: str) -> RootCA:
-        plan = _in_cluster_ca(self.ctx, (*path, "selfSigned"), ca, name, name, namespace,
-                              IssuerRef(SELF_SIGNED_ISSUER, "Issuer"), self.organization, is_root=True)
+        plan = _in_cluster_ca(
+            self.ctx,
+            (*path, "selfSigned"),
+            ca,
+            name,
+            name,
+            namespace,
+            IssuerRef(SELF_SIGNED_ISSUER, "Issuer"),
+            self.organization,
+            is_root=True,
+        )
         return RootCA(name, None, plan)
 
     # -- rotations
@@ -492,11 +520,20 @@ class _Resolver:
             names_seen.add(rotation.name)
             self._check_started(path, rotation)
             clusters = self._rotation_clusters(path, rotation)
-            out.append(RotationState(
-                rotation.name, rotation.kind, rotation.from_, rotation.to, rotation.phase,
-                tuple((p, rotation.started[p]) for p in spec.PHASES if p in rotation.started),
-                rotation.min_dwell, clusters,
-            ))
+            retiring = self.s.client_roots.get(rotation.from_ or "") if rotation.kind == "clientRoot" else None
+            out.append(
+                RotationState(
+                    rotation.name,
+                    rotation.kind,
+                    rotation.from_,
+                    rotation.to,
+                    rotation.phase,
+                    tuple((p, rotation.started[p]) for p in spec.PHASES if p in rotation.started),
+                    rotation.min_dwell,
+                    clusters,
+                    retiring.max_leaf_lifetime if retiring else None,
+                )
+            )
         return out
 
     def _check_started(self, path: PathKey, rotation: spec.Rotation) -> None:
@@ -504,13 +541,16 @@ class _Resolver:
         missing = [p for p in upto if p not in rotation.started]
         extra = [p for p in rotation.started if p not in upto]
         if missing:
-            self.ctx.error((*path, "started"), f"phase {rotation.phase!r} needs the date each phase began; "
-                           f"missing: {', '.join(missing)}")
+            self.ctx.error(
+                (*path, "started"),
+                f"phase {rotation.phase!r} needs the date each phase began; missing: {', '.join(missing)}",
+            )
         if extra:
-            self.ctx.error((*path, "started"), f"records {', '.join(extra)}, which come after the current phase "
-                           f"{rotation.phase!r}")
+            self.ctx.error(
+                (*path, "started"), f"records {', '.join(extra)}, which come after the current phase {rotation.phase!r}"
+            )
         dates = [(p, rotation.started[p]) for p in spec.PHASES if p in rotation.started]
-        for (p1, d1), (p2, d2) in zip(dates, dates[1:], strict=False):
+        for (p1, d1), (p2, d2) in pairwise(dates):
             if d2 < d1:
                 self.ctx.error((*path, "started", p2), f"{p2} began {d2.isoformat()}, before {p1} ({d1.isoformat()})")
 
@@ -524,8 +564,11 @@ class _Resolver:
         scope = [c for c in self.s.clusters if rotation.clusters is None or c.name in rotation.clusters]
         if rotation.kind == "intermediate":
             if rotation.from_ is not None or rotation.to is not None:
-                ctx.error(path, "an intermediate rotation names no roots; drop from/to",
-                          "the new intermediate is each cluster's pki.next.intermediate")
+                ctx.error(
+                    path,
+                    "an intermediate rotation names no roots; drop from/to",
+                    "the new intermediate is each cluster's pki.next.intermediate",
+                )
             if rotation.clusters is None:
                 ctx.error((*path, "clusters"), "an intermediate rotation must list the clusters it moves")
                 return ()
@@ -539,7 +582,8 @@ class _Resolver:
             registry = self.s.roots if rotation.kind == "serverRoot" else self.s.client_roots
             kind_name = "spec.roots" if rotation.kind == "serverRoot" else "spec.clientRoots"
             inline = {self._inline_name(c, c.pki.root) for c in self.s.clusters} | {
-                self._inline_name(c, c.pki.next.root) for c in self.s.clusters if c.pki.next}
+                self._inline_name(c, c.pki.next.root) for c in self.s.clusters if c.pki.next
+            }
             for key in ("from", "to"):
                 value = rotation.from_ if key == "from" else rotation.to
                 if value not in registry and (rotation.kind == "clientRoot" or value not in inline):
@@ -547,11 +591,18 @@ class _Resolver:
             if rotation.kind == "serverRoot":
                 affected = [c.name for c in scope if self._inline_name(c, c.pki.root) == rotation.from_]
             else:
-                affected = [c.name for c in scope if c.broker.authentication.x509 is not None
-                            and rotation.from_ in c.broker.authentication.x509.trusted_client_roots]
+                affected = [
+                    c.name
+                    for c in scope
+                    if c.broker.authentication.x509 is not None
+                    and rotation.from_ in c.broker.authentication.x509.trusted_client_roots
+                ]
         if not affected:
-            ctx.error(path, f"rotation {rotation.name!r} moves no cluster",
-                      "when a rotation is finished, remove it from spec.rotations")
+            ctx.error(
+                path,
+                f"rotation {rotation.name!r} moves no cluster",
+                "when a rotation is finished, remove it from spec.rotations",
+            )
         return tuple(affected)
 
     @staticmethod
@@ -568,8 +619,16 @@ class _Resolver:
 
 
 def _in_cluster_ca(
-    ctx: _Context, path: PathKey, ca: spec.InClusterCA, certificate_name: str, secret_name: str,
-    namespace: str, issuer_ref: IssuerRef, organization: str, *, is_root: bool,
+    ctx: _Context,
+    path: PathKey,
+    ca: spec.InClusterCA,
+    certificate_name: str,
+    secret_name: str,
+    namespace: str,
+    issuer_ref: IssuerRef,
+    organization: str,
+    *,
+    is_root: bool,
 ) -> InClusterCA:
     """An in-cluster CA Certificate, checked against cert-manager's webhook rules (§1.3)."""
     if not ca.common_name.strip():
@@ -578,13 +637,24 @@ def _in_cluster_ca(
         ctx.error((*path, "commonName"), f"is {len(ca.common_name)} characters; cert-manager allows at most 64")
     _check_lifetime(ctx, path, ca.duration, ca.renew_before)
     if is_root and ca.private_key.rotation_policy == "Always":
-        ctx.warn((*path, "privateKey", "rotationPolicy"),
-                 "Always gives the root a new key at every renewal; leaves signed by the old key stop verifying "
-                 "(reference/cert-manager.md §7.5)", "use Never and roll the root over with a rotation")
+        ctx.warn(
+            (*path, "privateKey", "rotationPolicy"),
+            "Always gives the root a new key at every renewal; leaves signed by the old key stop verifying "
+            "(reference/cert-manager.md §7.5)",
+            "use Never and roll the root over with a rotation",
+        )
     ctx.check_name(path, secret_name, "subdomain")
     return InClusterCA(
-        certificate_name, secret_name, namespace, ca.common_name, ca.organization or organization,
-        ca.duration, ca.renew_before, ca.private_key.algorithm, ca.private_key.rotation_policy, issuer_ref,
+        certificate_name,
+        secret_name,
+        namespace,
+        ca.common_name,
+        ca.organization or organization,
+        ca.duration,
+        ca.renew_before,
+        ca.private_key.algorithm,
+        ca.private_key.rotation_policy,
+        issuer_ref,
     )
 
 
@@ -594,8 +664,11 @@ def _check_lifetime(ctx: _Context, path: PathKey, duration: timedelta, renew_bef
     if renew_before < MIN_RENEW_BEFORE:
         ctx.error((*path, "renewBefore"), f"{describe(renew_before)} is shorter than cert-manager's minimum of 5m")
     if renew_before >= duration:
-        ctx.error((*path, "renewBefore"), f"{describe(renew_before)} must be shorter than duration "
-                  f"{describe(duration)}", "cert-manager rejects renewBefore >= duration")
+        ctx.error(
+            (*path, "renewBefore"),
+            f"{describe(renew_before)} must be shorter than duration {describe(duration)}",
+            "cert-manager rejects renewBefore >= duration",
+        )
 
 
 def _family(algorithm: str | None) -> str | None:
@@ -617,35 +690,53 @@ class _ClusterResolver:
         errors_before = len(ctx.errors)
         d = self.top.s.defaults
         o = c.namespaces or spec.NamespacesOverride()
-        ns = Namespaces(o.aio or d.namespaces.aio, o.trust or d.namespaces.trust,
-                        o.cluster_resource or d.namespaces.cluster_resource)
+        ns = Namespaces(
+            o.aio or d.namespaces.aio,
+            o.trust or d.namespaces.trust,
+            o.cluster_resource or d.namespaces.cluster_resource,
+        )
         for field_name, value in (("aio", ns.aio), ("trust", ns.trust), ("clusterResource", ns.cluster_resource)):
             problem = names.label_problem(value)
             if problem:
-                where = (*path, "namespaces", field_name) if c.namespaces else (*S, "defaults", "namespaces", field_name)
+                where = (
+                    (*path, "namespaces", field_name) if c.namespaces else (*S, "defaults", "namespaces", field_name)
+                )
                 ctx.error(where, f"namespace {value!r} {problem}")
         io = c.pki.issuer or spec.IssuerOverride()
         issuer = IssuerRef(io.name or d.issuer.name, io.kind or d.issuer.kind)
-        ctx.check_name((*path, "pki", "issuer", "name") if io.name else (*S, "defaults", "issuer", "name"),
-                       issuer.name, "subdomain")
+        ctx.check_name(
+            (*path, "pki", "issuer", "name") if io.name else (*S, "defaults", "issuer", "name"),
+            issuer.name,
+            "subdomain",
+        )
         ca_namespace = ns.cluster_resource if issuer.kind == "ClusterIssuer" else ns.aio
         self.ns, self.issuer, self.ca_namespace = ns, issuer, ca_namespace
 
         server_rotation = next((r for r in self.rotations if r.kind in ("serverRoot", "intermediate")), None)
         extra = [r for r in self.rotations if r.kind in ("serverRoot", "intermediate")][1:]
         for r in extra:
-            ctx.error((*path, "name"), f"cluster {c.name!r} is moved by two rotations at once "
-                      f"({server_rotation.name if server_rotation else ''}, {r.name})", "finish one before starting the next")
+            ctx.error(
+                (*path, "name"),
+                f"cluster {c.name!r} is moved by two rotations at once "
+                f"({server_rotation.name if server_rotation else ''}, {r.name})",
+                "finish one before starting the next",
+            )
         current = self._chain((*path, "pki"), c.pki.root, c.pki.intermediate, next_chain=False)
         nxt = None
         if c.pki.next is not None:
             nxt = self._chain((*path, "pki", "next"), c.pki.next.root, c.pki.next.intermediate, next_chain=True)
             if server_rotation is None:
-                ctx.error((*path, "pki", "next"), "pki.next is set but no rotation moves this cluster",
-                          "add a rotation to spec.rotations, or remove pki.next")
+                ctx.error(
+                    (*path, "pki", "next"),
+                    "pki.next is set but no rotation moves this cluster",
+                    "add a rotation to spec.rotations, or remove pki.next",
+                )
         elif server_rotation is not None:
-            ctx.error((*path, "pki"), f"rotation {server_rotation.name!r} moves this cluster, but pki.next "
-                      "(the chain it moves to) is not set")
+            ctx.error(
+                (*path, "pki"),
+                f"rotation {server_rotation.name!r} moves this cluster, but pki.next "
+                "(the chain it moves to) is not set",
+            )
         if current is None or (c.pki.next is not None and nxt is None) or len(ctx.errors) > errors_before:
             self._listeners_and_auth(None, None)  # still report listener problems
             return None
@@ -658,38 +749,65 @@ class _ClusterResolver:
         for signer_ in signers:
             root = signer_.root
             if root.in_cluster is not None and signer_.namespace != ns.trust:
-                ctx.error((*path, "pki"), f"in-cluster root {root.name!r} would live in namespace "
-                          f"{signer_.namespace!r}, but trust-manager reads Bundle sources only from the trust "
-                          f"namespace {ns.trust!r} (reference/cert-manager.md §6.4)",
-                          "use a ClusterIssuer with clusterResource == trust namespace, or bring a root by its PEM")
+                ctx.error(
+                    (*path, "pki"),
+                    f"in-cluster root {root.name!r} would live in namespace "
+                    f"{signer_.namespace!r}, but trust-manager reads Bundle sources only from the trust "
+                    f"namespace {ns.trust!r} (reference/cert-manager.md §6.4)",
+                    "use a ClusterIssuer with clusterResource == trust namespace, or bring a root by its PEM",
+                )
         client_auth = self._client_auth(ns)
         listeners = self._listeners_and_auth(signers, client_auth)
         if len(ctx.errors) > errors_before or listeners is None:
             return None
         self._check_lifetimes(signers, listeners)
         return Cluster(
-            c.name, c.pki.mode, ns, issuer, ns.aio if issuer.kind == "Issuer" else None, ca_namespace,
-            signer, signers, server_roots, pinned_cm, aio_bundle, client_bundles, client_auth, listeners,
-            TrustSettings(aio_bundle.name, aio_bundle.key, issuer.kind, issuer.name), self.rotations,
+            c.name,
+            c.pki.mode,
+            ns,
+            issuer,
+            ns.aio if issuer.kind == "Issuer" else None,
+            ca_namespace,
+            signer,
+            signers,
+            server_roots,
+            pinned_cm,
+            aio_bundle,
+            client_bundles,
+            client_auth,
+            listeners,
+            TrustSettings(aio_bundle.name, aio_bundle.key, issuer.kind, issuer.name),
+            self.rotations,
         )
 
     # -- CA chains
 
-    def _chain(self, path: PathKey, root_ref: str | spec.InlineRoot, intermediate: spec.Intermediate | None,
-               *, next_chain: bool) -> Signer | None:
+    def _chain(
+        self,
+        path: PathKey,
+        root_ref: str | spec.InlineRoot,
+        intermediate: spec.Intermediate | None,
+        *,
+        next_chain: bool,
+    ) -> Signer | None:
         ctx, c = self.ctx, self.c
         root = self.top.root_for((*path, "root"), root_ref, c.name, self.ca_namespace, taken_default=next_chain)
         if c.pki.mode == "single-root":
             if intermediate is not None:
-                ctx.error((*path, "intermediate"), "single-root mode signs with the root itself; "
-                          "use mode: intermediate for a per-cluster intermediate")
+                ctx.error(
+                    (*path, "intermediate"),
+                    "single-root mode signs with the root itself; "
+                    "use mode: intermediate for a per-cluster intermediate",
+                )
                 return None
             if root is None:
                 return None
             return self._root_signer(path, root_ref, root)
         if intermediate is None:
-            ctx.error((*path, "intermediate"), "intermediate mode needs the cluster's intermediate CA "
-                      "(keyVault, secret or inCluster)")
+            ctx.error(
+                (*path, "intermediate"),
+                "intermediate mode needs the cluster's intermediate CA (keyVault, secret or inCluster)",
+            )
             return None
         if root is None:
             return None
@@ -702,14 +820,32 @@ class _ClusterResolver:
         rpath = (*S, "roots", root_ref) if isinstance(root_ref, str) else (*path, "root")
         if definition.key_vault is not None:
             kv = self._key_vault((*rpath, "keyVault"), definition.key_vault)
-            return Signer(root.name, "root", "key-vault", root, kv.secret_name, self.ca_namespace, key_vault=kv,
-                          chain=(root.certificate,) if root.certificate else ())
+            return Signer(
+                root.name,
+                "root",
+                "key-vault",
+                root,
+                kv.secret_name,
+                self.ca_namespace,
+                key_vault=kv,
+                chain=(root.certificate,) if root.certificate else (),
+            )
         if definition.secret is not None:
             self.ctx.check_name((*rpath, "secret", "name"), definition.secret.name, "subdomain")
-            return Signer(root.name, "root", "secret", root, definition.secret.name, self.ca_namespace,
-                          chain=(root.certificate,) if root.certificate else ())
-        self.ctx.error((*path, "root"), f"single-root mode signs with root {root.name!r}, but its keypair has no "
-                       "source", f"give spec.roots.{root.name} a keyVault or secret, or use selfSigned")
+            return Signer(
+                root.name,
+                "root",
+                "secret",
+                root,
+                definition.secret.name,
+                self.ca_namespace,
+                chain=(root.certificate,) if root.certificate else (),
+            )
+        self.ctx.error(
+            (*path, "root"),
+            f"single-root mode signs with root {root.name!r}, but its keypair has no source",
+            f"give spec.roots.{root.name} a keyVault or secret, or use selfSigned",
+        )
         return None
 
     def _intermediate_signer(self, path: PathKey, root: RootCA, source: spec.Intermediate) -> Signer | None:
@@ -719,21 +855,42 @@ class _ClusterResolver:
             chain = self._intermediate_chain((*path, "certificate", "file"), source.certificate.file, root) or ()
         if source.key_vault is not None:
             kv = self._key_vault((*path, "keyVault"), source.key_vault)
-            return Signer(kv.secret_name, "intermediate", "key-vault", root, kv.secret_name, self.ca_namespace,
-                          key_vault=kv, chain=chain)
+            return Signer(
+                kv.secret_name,
+                "intermediate",
+                "key-vault",
+                root,
+                kv.secret_name,
+                self.ca_namespace,
+                key_vault=kv,
+                chain=chain,
+            )
         if source.secret is not None:
             ctx.check_name((*path, "secret", "name"), source.secret.name, "subdomain")
-            return Signer(source.secret.name, "intermediate", "secret", root, source.secret.name, self.ca_namespace,
-                          chain=chain)
+            return Signer(
+                source.secret.name, "intermediate", "secret", root, source.secret.name, self.ca_namespace, chain=chain
+            )
         assert source.in_cluster is not None
         if root.in_cluster is None:
-            ctx.error((*path, "inCluster"), f"an in-cluster intermediate needs an in-cluster root to sign it; root "
-                      f"{root.name!r} is known only by its certificate",
-                      "bring the intermediate through keyVault or secret (sign it offline with `aiogen ca intermediate`)")
+            ctx.error(
+                (*path, "inCluster"),
+                f"an in-cluster intermediate needs an in-cluster root to sign it; root "
+                f"{root.name!r} is known only by its certificate",
+                "bring the intermediate through keyVault or secret (sign it offline with `aiogen ca intermediate`)",
+            )
             return None
         name = source.name or f"{self.issuer.name}-{root.name}"
-        ca = _in_cluster_ca(ctx, (*path, "inCluster"), source.in_cluster, name, name, self.ca_namespace,
-                            IssuerRef(f"{root.name}-ca", "Issuer"), self.top.organization, is_root=False)
+        ca = _in_cluster_ca(
+            ctx,
+            (*path, "inCluster"),
+            source.in_cluster,
+            name,
+            name,
+            self.ca_namespace,
+            IssuerRef(f"{root.name}-ca", "Issuer"),
+            self.top.organization,
+            is_root=False,
+        )
         return Signer(name, "intermediate", "in-cluster", root, name, self.ca_namespace, in_cluster=ca)
 
     def _intermediate_chain(self, path: PathKey, relative: str, root: RootCA) -> tuple[CertSummary, ...] | None:
@@ -745,8 +902,12 @@ class _ClusterResolver:
         ctx = self.ctx
         for index, cert in enumerate(certs):
             if cert.self_signed:
-                ctx.error(path, f"certificate {index + 1} ({cert.subject!r}) is a self-signed root; the intermediate "
-                          "chain must exclude the root (reference/cert-manager.md §2.2)", "remove the root from the file")
+                ctx.error(
+                    path,
+                    f"certificate {index + 1} ({cert.subject!r}) is a self-signed root; the intermediate "
+                    "chain must exclude the root (reference/cert-manager.md §2.2)",
+                    "remove the root from the file",
+                )
                 return None
             if not cert.is_ca:
                 ctx.error(path, f"certificate {index + 1} ({cert.subject!r}) is not a CA")
@@ -754,59 +915,95 @@ class _ClusterResolver:
         x509s = [_load(c.pem) for c in certs]
         for index in range(len(certs) - 1):
             if not pem.signed_by(x509s[index], x509s[index + 1]):
-                ctx.error(path, f"certificate {index + 1} ({certs[index].subject!r}) is not signed by certificate "
-                          f"{index + 2} ({certs[index + 1].subject!r})", "order the chain child first, then its issuer")
+                ctx.error(
+                    path,
+                    f"certificate {index + 1} ({certs[index].subject!r}) is not signed by certificate "
+                    f"{index + 2} ({certs[index + 1].subject!r})",
+                    "order the chain child first, then its issuer",
+                )
                 return None
         if root.certificate is not None and not pem.signed_by(x509s[-1], _load(root.certificate.pem)):
-            ctx.error(path, f"{certs[-1].subject!r} is not signed by root {root.name!r} ({root.certificate.subject!r})",
-                      "the intermediate must chain to the cluster's root")
+            ctx.error(
+                path,
+                f"{certs[-1].subject!r} is not signed by root {root.name!r} ({root.certificate.subject!r})",
+                "the intermediate must chain to the cluster's root",
+            )
             return None
         for cert in certs:
             self.top._check_validity(path, cert, False)
             if root.certificate is not None and cert.not_after > root.certificate.not_after:
-                ctx.error(path, f"{cert.subject!r} expires {cert.not_after.date()} after its root "
-                          f"{root.name!r} ({root.certificate.not_after.date()})", "a child must not outlive its issuer")
+                ctx.error(
+                    path,
+                    f"{cert.subject!r} expires {cert.not_after.date()} after its root "
+                    f"{root.name!r} ({root.certificate.not_after.date()})",
+                    "a child must not outlive its issuer",
+                )
         return certs
 
     def _key_vault(self, path: PathKey, kv: spec.KeyVault) -> KeyVaultSync:
         secret = kv.secret_name or kv.certificate_secret
         problem = names.subdomain_problem(secret)
         if problem:
-            self.ctx.error((*path, "secretName") if kv.secret_name else (*path, "certificateSecret"),
-                           f"Secret name {secret!r} {problem}", "set keyVault.secretName")
+            self.ctx.error(
+                (*path, "secretName") if kv.secret_name else (*path, "certificateSecret"),
+                f"Secret name {secret!r} {problem}",
+                "set keyVault.secretName",
+            )
         self.ctx.check_name((*path, "serviceAccount"), kv.service_account, "subdomain")
         for key, value in (("vault", kv.vault), ("clientID", kv.client_id), ("tenantID", kv.tenant_id)):
             if not value.strip():
                 self.ctx.error((*path, key), "must not be empty")
         for key, value in (("certificateSecret", kv.certificate_secret), ("keySecret", kv.key_secret)):
             if not _KV_SECRET.fullmatch(value):
-                self.ctx.error((*path, key), f"{value!r} is not a Key Vault secret name usable as a SecretSync "
-                               "sourcePath: 1-127 letters, digits and '-', starting and ending alphanumeric")
+                self.ctx.error(
+                    (*path, key),
+                    f"{value!r} is not a Key Vault secret name usable as a SecretSync "
+                    "sourcePath: 1-127 letters, digits and '-', starting and ending alphanumeric",
+                )
         if kv.certificate_secret == kv.key_secret:
-            self.ctx.error((*path, "keySecret"), "the key and the certificate chain must be two different Key Vault "
-                           "secrets")
-        return KeyVaultSync(self.ca_namespace, kv.service_account, f"{secret}-kv", secret, kv.vault,
-                            kv.certificate_secret, kv.key_secret, kv.client_id, kv.tenant_id)
+            self.ctx.error(
+                (*path, "keySecret"), "the key and the certificate chain must be two different Key Vault secrets"
+            )
+        return KeyVaultSync(
+            self.ca_namespace,
+            kv.service_account,
+            f"{secret}-kv",
+            secret,
+            kv.vault,
+            kv.certificate_secret,
+            kv.key_secret,
+            kv.client_id,
+            kv.tenant_id,
+        )
 
     def _check_rotation_target(self, rotation: RotationState, current: Signer, nxt: Signer) -> None:
         path = (*self.path, "pki", "next")
         if rotation.kind == "serverRoot":
             if nxt.root.name != rotation.to:
-                self.ctx.error((*path, "root"), f"rotation {rotation.name!r} moves to root {rotation.to!r}, "
-                               f"but pki.next.root is {nxt.root.name!r}")
+                self.ctx.error(
+                    (*path, "root"),
+                    f"rotation {rotation.name!r} moves to root {rotation.to!r}, but pki.next.root is {nxt.root.name!r}",
+                )
         elif rotation.kind == "intermediate":
             if nxt.root.name != current.root.name:
-                self.ctx.error((*path, "root"), f"intermediate rotation {rotation.name!r} keeps the root; pki.next.root "
-                               f"is {nxt.root.name!r}, pki.root is {current.root.name!r}",
-                               "use a serverRoot rotation to change roots")
+                self.ctx.error(
+                    (*path, "root"),
+                    f"intermediate rotation {rotation.name!r} keeps the root; pki.next.root "
+                    f"is {nxt.root.name!r}, pki.root is {current.root.name!r}",
+                    "use a serverRoot rotation to change roots",
+                )
             if self.c.pki.mode != "intermediate":
                 self.ctx.error((*self.path, "pki", "mode"), "an intermediate rotation needs mode: intermediate")
         if nxt.generation == current.generation or nxt.secret_name == current.secret_name:
-            self.ctx.error(path, f"the new chain uses the same Secret {nxt.secret_name!r} as the current one",
-                           "give the new CA material its own name (keyVault.secretName, secret.name or name)")
+            self.ctx.error(
+                path,
+                f"the new chain uses the same Secret {nxt.secret_name!r} as the current one",
+                "give the new CA material its own name (keyVault.secretName, secret.name or name)",
+            )
 
-    def _phase(self, rotation: RotationState | None, current: Signer, nxt: Signer | None
-               ) -> tuple[Signer, tuple[Signer, ...], tuple[RootCA, ...]]:
+    def _phase(
+        self, rotation: RotationState | None, current: Signer, nxt: Signer | None
+    ) -> tuple[Signer, tuple[Signer, ...], tuple[RootCA, ...]]:
         """The phase table of DESIGN.md: who signs, which material exists, which roots are trusted."""
         if rotation is None or nxt is None:
             return current, (current,), (current.root,)
@@ -838,8 +1035,12 @@ class _ClusterResolver:
         ctx.check_name((*tpath, "pinnedRootsConfigMap"), trust.pinned_roots_config_map, "subdomain")
         ctx.check_name((*tpath, "aio", "name"), trust.aio.name, "subdomain")
         self._check_key((*tpath, "aio", "key"), trust.aio.key)
-        aio = Bundle(trust.aio.name, trust.aio.key, LabelSelector((), (("kubernetes.io/metadata.name", "In", (ns.aio,)),)),
-                     f"the AIO namespace {ns.aio!r}")
+        aio = Bundle(
+            trust.aio.name,
+            trust.aio.key,
+            LabelSelector((), (("kubernetes.io/metadata.name", "In", (ns.aio,)),)),
+            f"the AIO namespace {ns.aio!r}",
+        )
         bundles: list[Bundle] = []
         seen = {trust.aio.name: (*tpath, "aio", "name")}
         for index, client in enumerate(trust.clients):
@@ -847,28 +1048,41 @@ class _ClusterResolver:
             ctx.check_name((*cpath, "name"), client.name, "subdomain")
             self._check_key((*cpath, "key"), client.key)
             if client.name in seen:
-                ctx.error((*cpath, "name"), f"Bundle {client.name!r} is already defined; Bundles are cluster-scoped "
-                          "and their target ConfigMaps take the Bundle's name")
+                ctx.error(
+                    (*cpath, "name"),
+                    f"Bundle {client.name!r} is already defined; Bundles are cluster-scoped "
+                    "and their target ConfigMaps take the Bundle's name",
+                )
             seen[client.name] = (*cpath, "name")
             sel = client.namespace_selector
             if not sel.match_labels and not sel.match_expressions:
-                ctx.error((*cpath, "namespaceSelector"), "an empty selector targets every namespace "
-                          "(and a future trust-manager only its own)", "give matchLabels or matchExpressions")
+                ctx.error(
+                    (*cpath, "namespaceSelector"),
+                    "an empty selector targets every namespace (and a future trust-manager only its own)",
+                    "give matchLabels or matchExpressions",
+                )
             for i, expr in enumerate(sel.match_expressions):
                 if expr.operator in ("In", "NotIn") and not expr.values:
-                    ctx.error((*cpath, "namespaceSelector", "matchExpressions", i, "values"),
-                              f"operator {expr.operator} needs values")
+                    ctx.error(
+                        (*cpath, "namespaceSelector", "matchExpressions", i, "values"),
+                        f"operator {expr.operator} needs values",
+                    )
                 if expr.operator in ("Exists", "DoesNotExist") and expr.values:
-                    ctx.error((*cpath, "namespaceSelector", "matchExpressions", i, "values"),
-                              f"operator {expr.operator} takes no values")
+                    ctx.error(
+                        (*cpath, "namespaceSelector", "matchExpressions", i, "values"),
+                        f"operator {expr.operator} takes no values",
+                    )
             selector = LabelSelector(
                 tuple(sorted(sel.match_labels.items())),
                 tuple((e.key, e.operator, tuple(e.values)) for e in sel.match_expressions),
             )
             bundles.append(Bundle(client.name, client.key, selector, _describe_selector(selector)))
         if trust.pinned_roots_config_map in seen:
-            ctx.error((*tpath, "pinnedRootsConfigMap"), f"{trust.pinned_roots_config_map!r} is also a Bundle name; "
-                      "trust-manager would write the Bundle's target over the pinned roots in the trust namespace")
+            ctx.error(
+                (*tpath, "pinnedRootsConfigMap"),
+                f"{trust.pinned_roots_config_map!r} is also a Bundle name; "
+                "trust-manager would write the Bundle's target over the pinned roots in the trust namespace",
+            )
         return trust.pinned_roots_config_map, aio, tuple(bundles)
 
     def _check_key(self, path: PathKey, key: str) -> None:
@@ -888,14 +1102,19 @@ class _ClusterResolver:
         ctx.check_name((*path, "clientCaConfigMap"), x509.client_ca_config_map, "subdomain")
         trust = self.c.trust or self.top.s.defaults.trust
         if x509.client_ca_config_map == trust.aio.name or x509.client_ca_config_map in {b.name for b in trust.clients}:
-            ctx.error((*path, "clientCaConfigMap"), f"{x509.client_ca_config_map!r} is also a trust Bundle's name; "
-                      "trust-manager would overwrite the client CAs in the AIO namespace")
+            ctx.error(
+                (*path, "clientCaConfigMap"),
+                f"{x509.client_ca_config_map!r} is also a trust Bundle's name; "
+                "trust-manager would overwrite the client CAs in the AIO namespace",
+            )
         names_: list[str] = []
         for index, name in enumerate(x509.trusted_client_roots):
             if name not in self.top.s.client_roots:
                 known = ", ".join(sorted(self.top.s.client_roots)) or "none"
-                ctx.error((*path, "trustedClientRoots", index), f"client root {name!r} is not defined in "
-                          f"spec.clientRoots (defined: {known})")
+                ctx.error(
+                    (*path, "trustedClientRoots", index),
+                    f"client root {name!r} is not defined in spec.clientRoots (defined: {known})",
+                )
             elif name in names_:
                 ctx.error((*path, "trustedClientRoots", index), f"client root {name!r} is listed twice")
             else:
@@ -914,19 +1133,30 @@ class _ClusterResolver:
         roots = [self.top.client_roots.get(n) for n in sorted(trusted)]
         families = {r.certificate.key_family for r in roots if r is not None}
         if len(families) > 1:
-            ctx.warn((*path, "trustedClientRoots"), f"client roots mix key families ({', '.join(sorted(families))}); "
-                     "AIO X.509 authentication needs one family per chain (reference/aio.md §3)")
+            ctx.warn(
+                (*path, "trustedClientRoots"),
+                f"client roots mix key families ({', '.join(sorted(families))}); "
+                "AIO X.509 authentication needs one family per chain (reference/aio.md §3)",
+            )
         attributes = tuple(
             (key, attr.subject, tuple(sorted(attr.attributes.items())))
             for key, attr in x509.authorization_attributes.items()
         )
-        return ClientAuth(x509.name, ns.aio, x509.client_ca_config_map, "client_ca.pem",
-                          tuple(r for r in roots if r is not None), attributes, x509.service_account_token_fallback)
+        return ClientAuth(
+            x509.name,
+            ns.aio,
+            x509.client_ca_config_map,
+            "client_ca.pem",
+            tuple(r for r in roots if r is not None),
+            attributes,
+            x509.service_account_token_fallback,
+        )
 
     # -- listeners
 
-    def _listeners_and_auth(self, signers: tuple[Signer, ...] | None, client_auth: ClientAuth | None
-                            ) -> tuple[Listener, ...] | None:
+    def _listeners_and_auth(
+        self, signers: tuple[Signer, ...] | None, client_auth: ClientAuth | None
+    ) -> tuple[Listener, ...] | None:
         ctx, c = self.ctx, self.c
         bpath = (*self.path, "broker")
         d = self.top.s.defaults
@@ -947,43 +1177,61 @@ class _ClusterResolver:
                 ctx.error((*lpath, "name"), f"listener name {listener.name!r} is taken by {names_seen[listener.name]}")
             names_seen.setdefault(listener.name, f"listeners[{li}]")
             if len(listener.name) < 3 or names.label_problem(listener.name):
-                ctx.error((*lpath, "name"), f"{listener.name!r} must be 3-63 characters of lowercase letters, digits "
-                          "and '-', starting and ending alphanumeric (AIO resource name rule)")
+                ctx.error(
+                    (*lpath, "name"),
+                    f"{listener.name!r} must be 3-63 characters of lowercase letters, digits "
+                    "and '-', starting and ending alphanumeric (AIO resource name rule)",
+                )
             service = listener.service_name or listener.name
             if names.label_problem(service):
                 ctx.error((*lpath, "serviceName"), f"Service name {service!r} {names.label_problem(service)}")
             if service in services_seen:
-                ctx.error((*lpath, "serviceName") if listener.service_name else (*lpath, "name"),
-                          f"Service {service!r} is taken by {services_seen[service]}")
+                ctx.error(
+                    (*lpath, "serviceName") if listener.service_name else (*lpath, "name"),
+                    f"Service {service!r} is taken by {services_seen[service]}",
+                )
             services_seen.setdefault(service, f"listener {listener.name!r}")
             if listener.service_type in types_seen:
-                hint = ("AIO allows one listener per service type; add ports to that listener"
-                        if listener.service_type != "ClusterIp" else
-                        "in-cluster ports belong on the default listener, which AIO manages; use LoadBalancer or NodePort")
-                ctx.error((*lpath, "serviceType"), f"{listener.service_type} is already used by "
-                          f"{types_seen[listener.service_type]}", hint)
+                hint = (
+                    "AIO allows one listener per service type; add ports to that listener"
+                    if listener.service_type != "ClusterIp"
+                    else "in-cluster ports belong on the default listener, which AIO manages; "
+                    "use LoadBalancer or NodePort"
+                )
+                ctx.error(
+                    (*lpath, "serviceType"),
+                    f"{listener.service_type} is already used by {types_seen[listener.service_type]}",
+                    hint,
+                )
             types_seen.setdefault(listener.service_type, f"listener {listener.name!r}")
             ports: list[ListenerPort] = []
             for pi, port in enumerate(listener.ports):
                 ppath = (*lpath, "ports", pi)
                 if port.port in ports_seen:
                     port_hint = "18883 belongs to AIO's default listener" if port.port == ReservedPort else None
-                    ctx.error((*ppath, "port"), f"port {port.port} is already used by {ports_seen[port.port]}",
-                              port_hint)
+                    ctx.error(
+                        (*ppath, "port"), f"port {port.port} is already used by {ports_seen[port.port]}", port_hint
+                    )
                 ports_seen.setdefault(port.port, f"listener {listener.name!r}")
                 if port.node_port is not None:
                     if listener.service_type != "NodePort":
-                        ctx.error((*ppath, "nodePort"), f"nodePort needs serviceType NodePort (this listener is "
-                                  f"{listener.service_type})")
+                        ctx.error(
+                            (*ppath, "nodePort"),
+                            f"nodePort needs serviceType NodePort (this listener is {listener.service_type})",
+                        )
                     elif not 30000 <= port.node_port <= 32767:
-                        ctx.warn((*ppath, "nodePort"), f"{port.node_port} is outside Kubernetes' default NodePort "
-                                 "range 30000-32767")
+                        ctx.warn(
+                            (*ppath, "nodePort"),
+                            f"{port.node_port} is outside Kubernetes' default NodePort range 30000-32767",
+                        )
                 tls = self._tls(ppath, listener, service, aio_ns, port, leaf_duration, leaf_renew, leaf_key)
                 auth_ref: str | None = None
                 if port.authentication == "x509":
                     if client_auth is None and c.broker.authentication.x509 is None:
-                        ctx.error((*ppath, "authentication"), "x509 needs broker.authentication.x509 "
-                                  "(the client roots the broker trusts)")
+                        ctx.error(
+                            (*ppath, "authentication"),
+                            "x509 needs broker.authentication.x509 (the client roots the broker trusts)",
+                        )
                     if port.tls is None:
                         ctx.error((*ppath, "authentication"), "X.509 client authentication needs TLS on the port")
                     x509 = c.broker.authentication.x509
@@ -995,19 +1243,31 @@ class _ClusterResolver:
                 if port.tls is None:
                     ctx.warn((*ppath, "tls"), "plain TCP: credentials and messages cross the network unencrypted")
                 ports.append(ListenerPort(port.port, port.node_port, port.protocol, port.authentication, auth_ref, tls))
-            out.append(Listener(listener.name, aio_ns, c.broker.broker_ref, service, listener.service_type, tuple(ports)))
+            out.append(
+                Listener(listener.name, aio_ns, c.broker.broker_ref, service, listener.service_type, tuple(ports))
+            )
         if c.broker.authentication.x509 is not None and not any(
             p.authentication == "x509" for lst in out for p in lst.ports
         ):
-            ctx.warn((*bpath, "authentication", "x509"), "no port uses x509 authentication; the BrokerAuthentication "
-                     "is rendered but unused")
+            ctx.warn(
+                (*bpath, "authentication", "x509"),
+                "no port uses x509 authentication; the BrokerAuthentication is rendered but unused",
+            )
         if signers is not None:
             self._check_key_families(signers, out, bpath)
         return tuple(out)
 
-    def _tls(self, path: PathKey, listener: spec.Listener, service: str, aio_ns: str, port: spec.ListenerPort,
-             leaf_duration: timedelta, leaf_renew: timedelta, leaf_key: spec.PrivateKey
-             ) -> AutomaticTls | ManualTls | None:
+    def _tls(
+        self,
+        path: PathKey,
+        listener: spec.Listener,
+        service: str,
+        aio_ns: str,
+        port: spec.ListenerPort,
+        leaf_duration: timedelta,
+        leaf_renew: timedelta,
+        leaf_key: spec.PrivateKey,
+    ) -> AutomaticTls | ManualTls | None:
         ctx = self.ctx
         tls = port.tls
         if tls is None:
@@ -1018,16 +1278,24 @@ class _ClusterResolver:
                 if getattr(tls, name) is not None:
                     ctx.error(tpath, f"Manual TLS uses an existing Secret; {to_camel(name)} applies to Automatic only")
             if tls.san.dns or tls.san.ip or tls.san.in_cluster_names:
-                ctx.error((*tpath, "san"), "Manual TLS uses an existing Secret; its SANs are whatever that certificate "
-                          "holds", "drop san, or use mode: Automatic")
+                ctx.error(
+                    (*tpath, "san"),
+                    "Manual TLS uses an existing Secret; its SANs are whatever that certificate holds",
+                    "drop san, or use mode: Automatic",
+                )
             if not tls.secret_ref:
-                ctx.error((*tpath, "secretRef"), "Manual TLS needs secretRef: a kubernetes.io/tls Secret in the AIO "
-                          "namespace holding leaf + intermediates")
+                ctx.error(
+                    (*tpath, "secretRef"),
+                    "Manual TLS needs secretRef: a kubernetes.io/tls Secret in the AIO "
+                    "namespace holding leaf + intermediates",
+                )
                 return None
             ctx.check_name((*tpath, "secretRef"), tls.secret_ref, "subdomain")
             return ManualTls(tls.secret_ref)
         if tls.secret_ref is not None:
-            ctx.error((*tpath, "secretRef"), "secretRef is for Manual TLS; Automatic TLS gets its certificate from the issuer")
+            ctx.error(
+                (*tpath, "secretRef"), "secretRef is for Manual TLS; Automatic TLS gets its certificate from the issuer"
+            )
         duration = tls.duration or leaf_duration
         renew = tls.renew_before or leaf_renew
         key = tls.private_key or leaf_key
@@ -1042,8 +1310,12 @@ class _ClusterResolver:
             else:
                 dns.append(name.lower())
         if tls.san.in_cluster_names:
-            for name in (service, f"{service}.{aio_ns}", f"{service}.{aio_ns}.svc",
-                         f"{service}.{aio_ns}.svc.cluster.local"):
+            for name in (
+                service,
+                f"{service}.{aio_ns}",
+                f"{service}.{aio_ns}.svc",
+                f"{service}.{aio_ns}.svc.cluster.local",
+            ):
                 if name not in dns:
                     dns.append(name)
         ips: list[str] = []
@@ -1057,13 +1329,19 @@ class _ClusterResolver:
                 ctx.error((*tpath, "san", "ip", i), f"{ip!r} is listed twice")
             else:
                 ips.append(canonical)
-        if not dns and not ips and listener.service_type in ("LoadBalancer", "NodePort"):
-            ctx.warn((*tpath, "san"), "no SAN: external clients will fail hostname verification",
-                     "add the DNS name or IP address clients dial")
+        external_names = [n for n in dns if n != service and not n.startswith(f"{service}.{aio_ns}")]
+        if not external_names and not ips and listener.service_type in ("LoadBalancer", "NodePort"):
+            what = "no SAN" if not dns else "only in-cluster SANs"
+            ctx.warn(
+                (*tpath, "san"),
+                f"{what}: external clients will fail hostname verification",
+                "add the DNS name or IP address clients dial",
+            )
         secret = tls.secret_name or f"{listener.name}-{port.port}-server"
         ctx.check_name((*tpath, "secretName"), secret, "subdomain")
-        return AutomaticTls(self.issuer, duration, renew, key.algorithm, key.rotation_policy, secret,
-                            tuple(dns), tuple(ips))
+        return AutomaticTls(
+            self.issuer, duration, renew, key.algorithm, key.rotation_policy, secret, tuple(dns), tuple(ips)
+        )
 
     def _check_key_families(self, signers: tuple[Signer, ...], listeners: list[Listener], bpath: PathKey) -> None:
         for li, listener in enumerate(listeners):
@@ -1072,17 +1350,24 @@ class _ClusterResolver:
                     continue
                 leaf_family = _family(port.tls.key_algorithm)
                 for signer in signers:
-                    for what, algorithm in (("root " + signer.root.name, signer.root.key_algorithm),
-                                            (f"CA {signer.generation}", signer.key_algorithm)):
+                    for what, algorithm in (
+                        ("root " + signer.root.name, signer.root.key_algorithm),
+                        (f"CA {signer.generation}", signer.key_algorithm),
+                    ):
                         family = _family(algorithm)
                         if family is None or family == leaf_family:
                             continue
-                        message = (f"leaf key {port.tls.key_algorithm} ({leaf_family}) and {what} ({algorithm}) are "
-                                   "different key families")
+                        message = (
+                            f"leaf key {port.tls.key_algorithm} ({leaf_family}) and {what} ({algorithm}) are "
+                            "different key families"
+                        )
                         where = (*bpath, "listeners", li, "ports", pi, "tls", "privateKey")
                         if port.authentication == "x509":
-                            self.ctx.error(where, message + "; AIO X.509 authentication needs one family per chain",
-                                           f"use an {family} key algorithm")
+                            self.ctx.error(
+                                where,
+                                message + "; AIO X.509 authentication needs one family per chain",
+                                f"use an {family} key algorithm",
+                            )
                         else:
                             self.ctx.warn(where, message)
 
@@ -1092,35 +1377,58 @@ class _ClusterResolver:
         """issuer.renewBefore ≥ child.duration at every level (reference/cert-manager.md §7.7)."""
         ctx = self.ctx
         ppath = (*self.path, "pki")
-        leaf = max(((p.tls.duration, lst.name, p.port) for lst in listeners for p in lst.ports
-                    if isinstance(p.tls, AutomaticTls)), default=None)
+        leaf = max(
+            (
+                (p.tls.duration, lst.name, p.port)
+                for lst in listeners
+                for p in lst.ports
+                if isinstance(p.tls, AutomaticTls)
+            ),
+            default=None,
+        )
         for signer in signers:
             root = signer.root
-            if signer.in_cluster is not None and root.in_cluster is not None:
-                if root.in_cluster.renew_before < signer.in_cluster.duration:
-                    ctx.error(ppath, f"intermediate {signer.generation!r} lasts {describe(signer.in_cluster.duration)} "
-                              f"but root {root.name!r} renews only {describe(root.in_cluster.renew_before)} before it "
-                              "expires: an intermediate issued just before the renewal outlives the root",
-                              "make the root's renewBefore at least the intermediate's duration")
+            if (
+                signer.in_cluster is not None
+                and root.in_cluster is not None
+                and root.in_cluster.renew_before < signer.in_cluster.duration
+            ):
+                ctx.error(
+                    ppath,
+                    f"intermediate {signer.generation!r} lasts {describe(signer.in_cluster.duration)} "
+                    f"but root {root.name!r} renews only {describe(root.in_cluster.renew_before)} before it "
+                    "expires: an intermediate issued just before the renewal outlives the root",
+                    "make the root's renewBefore at least the intermediate's duration",
+                )
             if leaf is None:
                 continue
             duration, lname, port = leaf
             limit = signer.max_child_duration
             if limit is not None and limit < duration:
-                ctx.error(ppath, f"listener {lname}:{port} certificates last {describe(duration)} but CA "
-                          f"{signer.generation!r} renews only {describe(limit)} before it expires: a leaf issued "
-                          "just before the renewal outlives its CA (cert-manager does not shorten it)",
-                          f"make the CA's renewBefore at least {describe(duration)}, or shorten the leaf duration")
+                ctx.error(
+                    ppath,
+                    f"listener {lname}:{port} certificates last {describe(duration)} but CA "
+                    f"{signer.generation!r} renews only {describe(limit)} before it expires: a leaf issued "
+                    "just before the renewal outlives its CA (cert-manager does not shorten it)",
+                    f"make the CA's renewBefore at least {describe(duration)}, or shorten the leaf duration",
+                )
             known = signer.chain[0] if signer.chain else (root.certificate if signer.role == "root" else None)
             if known is not None:
                 lifetime = known.not_after - known.not_before
                 if duration > lifetime:
-                    ctx.error(ppath, f"listener {lname}:{port} certificates last {describe(duration)}, longer than CA "
-                              f"{known.subject!r} itself ({describe(lifetime)})", "shorten the leaf duration")
+                    ctx.error(
+                        ppath,
+                        f"listener {lname}:{port} certificates last {describe(duration)}, longer than CA "
+                        f"{known.subject!r} itself ({describe(lifetime)})",
+                        "shorten the leaf duration",
+                    )
                 elif known.not_after - self.ctx.now < duration:
-                    ctx.warn(ppath, f"CA {known.subject!r} expires {known.not_after.date().isoformat()}, within one leaf "
-                             f"lifetime ({describe(duration)}): leaves issued now would outlive it",
-                             "renew the CA (rotate to new material) before then")
+                    ctx.warn(
+                        ppath,
+                        f"CA {known.subject!r} expires {known.not_after.date().isoformat()}, within one leaf "
+                        f"lifetime ({describe(duration)}): leaves issued now would outlive it",
+                        "renew the CA (rotate to new material) before then",
+                    )
 
 
 def _describe_selector(selector: LabelSelector) -> str:
