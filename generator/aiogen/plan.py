@@ -613,6 +613,8 @@ class _Resolver:
 
     def _unused_roots(self, clusters: Iterable[Cluster]) -> None:
         used = {s.root.name for c in clusters for s in c.signers}
+        # a rotation in retire still names its old root; that root goes with the finished rotation
+        used |= {r.from_ for r in self.s.rotations if r.kind == "serverRoot" and r.from_}
         for name in self.s.roots:
             if name not in used and self.roots.get(name, True) is not None:
                 self.ctx.warn((*S, "roots", name), f"root {name!r} is not used by any cluster")
