@@ -1,18 +1,25 @@
 """YAML text → Topology, with every problem located as ``file:line:col field.path``.
 
 ruamel.yaml (round-trip loader, so every node knows its line and column; duplicate keys are an
-error) reads the text; a bounded walk copies it into plain Python data while recording where each
-value stood (aliases are expanded under a node budget, so a "billion laughs" document fails fast);
-pydantic validates the plain data and each of its errors is mapped back to a line.
+error) reads the text, with aiogen's limits built into its scanner, composer and constructor:
+size, nesting depth, values with aliases counted expanded (a "billion laughs" document fails in
+milliseconds), core-schema tags only. A walk copies the result into plain Python data while
+recording where each value stood; pydantic validates the plain data and each of its errors is
+mapped back to a line. docs/hardening.md records the limits and why.
 """
 
 from __future__ import annotations
 
+import gc
+import os
+import re
+import stat
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from aiogen.errors import AiogenError, Location, Problem
 
@@ -21,22 +28,41 @@ if TYPE_CHECKING:
 
     from aiogen.spec import Topology
 
-MAX_BYTES = 4 * 1024 * 1024
-MAX_NODES = 200_000  # after alias expansion
-MAX_DEPTH = 64
+# Input limits; docs/hardening.md records what was tried and why these. Amplification (aliases,
+# merge keys) and the parser's quadratic corner (deep flow nesting) are cut off in milliseconds;
+# beyond that, parsing costs time linear in the input (ruamel's pure-Python parser, ~50-100 µs a
+# value), and MAX_NODES caps that at a few seconds: the cost of a ~2,000-cluster fleet.
+MAX_BYTES = 4 * 1024 * 1024  # the spec file (or stdin)
+MAX_NODES = 100_000  # values (mapping keys not counted), every alias counted expanded
+MAX_DEPTH = 64  # nesting of mappings and sequences (a spec needs fewer than 15)
+MAX_SHOWN = 80  # characters of a user's value quoted back in a message
 
 PathKey = tuple[str | int, ...]
 M = TypeVar("M", bound="BaseModel")
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only a YAML escape can make one; no encoder can write it
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][-A-Za-z0-9_./@+]*")
+
 
 def format_path(path: PathKey) -> str:
+    """``spec.clusters[1].broker``; a key that is not a plain word is quoted (``roots["a b"]``)."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
+        elif _PLAIN_KEY.fullmatch(part) and "." not in part[:1] and len(part) <= MAX_SHOWN:
             out += f".{part}" if out else part
+        else:
+            out += f"[{shown(part)}]"
     return out
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A user's value quoted for a message: repr (one line, control characters escaped), bounded."""
+    text = value.isoformat() if isinstance(value, date) else repr(value)
+    if len(text) > limit:
+        text = f"{text[: limit - 16]}… ({len(text)} chars)"
+    return text
 
 
 @dataclass
@@ -72,63 +98,122 @@ class Document:
 
 
 def read_text(path: Path, *, display: str | None = None) -> str:
+    """The text of a spec file: a bounded read of a regular file, decoded as UTF-8.
+
+    The file is opened first and checked through its descriptor, so a FIFO or a device (or a
+    symlink swapped for one) can neither block the read nor make it endless.
+    """
     name = display or str(path)
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise AiogenError.single(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise AiogenError.single(f"{name}: not a regular file (a directory)") from None
     except OSError as error:
         raise AiogenError.single(f"{name}: cannot read: {error.strerror}") from None
-    if not path.is_file():
-        raise AiogenError.single(f"{name}: not a regular file")
-    if size > MAX_BYTES:
-        raise AiogenError.single(f"{name} is {size} bytes; a spec may be at most {MAX_BYTES}")
     try:
-        raw = path.read_bytes()
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise AiogenError.single(f"{name}: not a regular file (a directory)")
+        if not stat.S_ISREG(info.st_mode):
+            raise AiogenError.single(f"{name}: not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise AiogenError.single(f"{name} is {info.st_size} bytes; a spec may be at most {MAX_BYTES}")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_BYTES + 1)  # the size may have grown since fstat
     except OSError as error:
         raise AiogenError.single(f"{name}: cannot read: {error.strerror}") from None
+    finally:
+        os.close(fd)
     return decode(raw, name)
 
 
+def read_stream(stream: BinaryIO, name: str = "<stdin>") -> str:
+    """The text of a spec (or any YAML input) on a stream, under the same limits as a file."""
+    try:
+        raw = stream.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise AiogenError.single(f"{name}: cannot read: {error.strerror}") from None
+    if len(raw) > MAX_BYTES:
+        raise AiogenError.single(f"{name} is over {MAX_BYTES} bytes; a spec may be at most {MAX_BYTES}")
+    return decode(raw, name)
+
+
+_UTF16_32_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"),
+)
+
+
 def decode(raw: bytes, name: str) -> str:
+    """UTF-8 text without its byte order mark; anything else is a located error."""
     if len(raw) > MAX_BYTES:
         raise AiogenError.single(f"{name} is {len(raw)} bytes; a spec may be at most {MAX_BYTES}")
+    for bom, encoding in _UTF16_32_BOMS:
+        if raw.startswith(bom):
+            raise AiogenError.single(
+                f"the file is {encoding}, not UTF-8", location=Location(name, 1, 1), hint="save the file as UTF-8"
+            )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
+        column = len(raw[raw.rfind(b"\n", 0, error.start) + 1 : error.start].decode("utf-8", "replace")) + 1
         raise AiogenError.single(
-            f"byte {error.start} is not UTF-8", location=Location(name, line), hint="save the file as UTF-8"
+            f"byte {error.start} (0x{raw[error.start]:02x}) is not UTF-8",
+            location=Location(name, line, column),
+            hint="save the file as UTF-8",
         ) from None
     return text.removeprefix("\ufeff")
 
 
 def parse_yaml(text: str, *, source: str, base_dir: Path) -> Document:
-    """Parse one YAML document into a `Document`. Raises `AiogenError` with a location."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    """Parse one YAML document into a `Document`. Raises `AiogenError` with a location.
 
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
+    The parser is bounded before it can be slow: flow nesting is capped in the scanner (whose
+    simple-key bookkeeping is quadratic in it), block nesting and the node count (aliases
+    expanded) in the composer, so neither a "billion laughs" document nor ``[[[[...`` costs more
+    than milliseconds. Tags other than the core schema's are refused, and a scalar the
+    constructor cannot turn into a value (a 5,000-digit integer) is a located error.
+    """
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
+
+    if len(text) > MAX_BYTES:
+        raise AiogenError.single(f"{source} is {len(text)} characters; a spec may be at most {MAX_BYTES}")
+    yaml = _bounded_yaml()
+    docs: list[Any] = []
+    paused = gc.isenabled()
+    gc.disable()  # ruamel allocates many small objects; collections make a large parse superlinear
     try:
-        docs = list(yaml.load_all(text))
+        for loaded in yaml.load_all(text):
+            if loaded is not None:
+                docs.append(loaded)
+            if len(docs) > 1:
+                break
     except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        loc = Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
-        what = (error.problem or error.context or "invalid YAML").strip()
-        if "duplicate key" in str(error):
-            what = "duplicate key " + _duplicate_key_name(str(error))
-        raise AiogenError.single(what, location=loc) from None
+        raise AiogenError.single(_yaml_message(error), location=_mark_location(error, source),
+                                 hint=_yaml_hint(error)) from None
+    except ReaderError as error:
+        raise AiogenError.single(
+            f"character U+{error.character:04X} is not allowed in YAML" if isinstance(error.character, int)
+            else "the text is not valid YAML input",
+            location=_offset_location(text, error.position, source),
+            hint="remove control characters; write them as escapes in a double-quoted string",
+        ) from None
     except YAMLError as error:
-        raise AiogenError.single(f"invalid YAML: {error}", location=Location(source)) from None
+        raise AiogenError.single(f"invalid YAML: {_one_line(str(error))}", location=Location(source)) from None
     except RecursionError:
         raise AiogenError.single(f"nesting deeper than {MAX_DEPTH} levels", location=Location(source)) from None
-    docs = [d for d in docs if d is not None]
+    finally:
+        if paused:
+            gc.enable()
     if not docs:
         raise AiogenError.single("the file holds no YAML document", location=Location(source))
     if len(docs) > 1:
         raise AiogenError.single(
-            f"the file holds {len(docs)} YAML documents; a spec is exactly one", location=Location(source)
+            "the file holds more than one YAML document; a spec is exactly one", location=Location(source),
+            hint="remove the '---' separator or split the file",
         )
     doc = Document(None, source, base_dir)
     budget = [MAX_NODES]
@@ -136,18 +221,164 @@ def parse_yaml(text: str, *, source: str, base_dir: Path) -> Document:
     return doc
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _mark_location(error: Any, source: str) -> Location:
+    mark = error.problem_mark or error.context_mark
+    return Location(source, mark.line + 1, mark.column + 1) if mark else Location(source)
+
+
+def _offset_location(text: str, offset: int, source: str) -> Location:
+    offset = max(0, min(offset, len(text)))
+    line = text.count("\n", 0, offset) + 1
+    return Location(source, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
+
+
+def _yaml_message(error: Any) -> str:
+    what = _one_line(error.problem or error.context or "invalid YAML")
+    if "duplicate key" in str(error):
+        return "duplicate key " + _duplicate_key_name(str(error))
+    return what
+
+
+def _yaml_hint(error: Any) -> str | None:
+    if "'\\t'" in (error.problem or "") or "'\\t'" in (error.context or ""):
+        return "YAML indents with spaces; replace the tab"
+    return None
+
+
 def _duplicate_key_name(message: str) -> str:
-    for line in message.splitlines():
-        if "found duplicate key" in line:
-            start = line.find('"')
-            end = line.find('"', start + 1)
-            if start >= 0 and end > start:
-                return line[start : end + 1]
-    return ""
+    found = re.search(r'found duplicate key "(.*?)"( with value|$)', message, re.MULTILINE)
+    if not found:
+        return ""
+    name = found.group(1)
+    if len(name) > MAX_SHOWN:
+        name = f"{name[: MAX_SHOWN - 16]}…"
+    return '"' + "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name) + '"'
+
+
+
+# The explicit tags a spec may carry: the YAML 1.2 core schema. Anything else (!!python/object,
+# !!binary, !!set, local !tags) would be a value pydantic never expects, so it is refused.
+_CORE_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+_YAML_FACTORY: Any = None
+
+
+def _bounded_yaml() -> Any:
+    """A ruamel round-trip loader with aiogen's limits built into its scanner, composer and constructor."""
+    global _YAML_FACTORY
+    if _YAML_FACTORY is None:
+        _YAML_FACTORY = _define_bounded_yaml()
+    return _YAML_FACTORY()
+
+
+def _define_bounded_yaml() -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.composer import Composer, ComposerError
+    from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import AliasEvent
+    from ruamel.yaml.nodes import MappingNode
+    from ruamel.yaml.scanner import RoundTripScanner, ScannerError
+
+    class BoundedScanner(RoundTripScanner):
+        def fetch_flow_collection_start(self, token_class: Any, to_push: str) -> None:
+            if self.flow_level >= MAX_DEPTH:
+                raise ScannerError(None, None, f"nesting deeper than {MAX_DEPTH} levels", self.reader.get_mark())
+            super().fetch_flow_collection_start(token_class, to_push)
+
+    class BoundedComposer(Composer):
+        """Counts nodes with aliases expanded (an alias costs the size of what it names)."""
+
+        def __init__(self, loader: Any = None) -> None:
+            super().__init__(loader=loader)
+            self.aiogen_nodes = 0
+            self.aiogen_depth = 0
+            self.aiogen_sizes: dict[int, int] = {}
+
+        def compose_document(self) -> Any:
+            self.aiogen_sizes = {}
+            return super().compose_document()
+
+        def _count(self, size: int, mark: Any) -> None:
+            self.aiogen_nodes += size
+            if self.aiogen_nodes > MAX_NODES:
+                raise ComposerError(
+                    None, None,
+                    f"the document holds more than {MAX_NODES} values (YAML aliases counted expanded)",
+                    mark,
+                )
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.parser.peek_event()
+            if isinstance(event, AliasEvent):
+                node = super().compose_node(parent, index)
+                size = self.aiogen_sizes.get(id(node))
+                if size is None:
+                    raise ComposerError(
+                        None, None, f"alias *{event.anchor} refers to a collection that contains it", event.start_mark
+                    )
+                self._count(size, event.start_mark)
+                return node
+            tag = getattr(event, "ctag", None)
+            if tag is not None and str(tag) != "!" and str(tag) not in _CORE_TAGS:
+                spelled = f"{tag.handle}{tag.suffix}" if tag.handle else str(tag)
+                raise ComposerError(
+                    None, None,
+                    f"YAML tag {shown(spelled)} is not supported; a spec is plain YAML "
+                    "(mappings, lists, strings, numbers, booleans)",
+                    event.start_mark,
+                )
+            self.aiogen_depth += 1
+            if self.aiogen_depth > MAX_DEPTH:
+                raise ComposerError(None, None, f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
+            before = self.aiogen_nodes
+            if index is not None or not isinstance(parent, MappingNode):  # a value, not a mapping key
+                self._count(1, event.start_mark)
+            node = super().compose_node(parent, index)
+            self.aiogen_depth -= 1
+            if event.anchor is not None:
+                self.aiogen_sizes[id(node)] = self.aiogen_nodes - before
+            return node
+
+    class BoundedConstructor(RoundTripConstructor):
+        def construct_non_recursive_object(self, node: Any, tag: Any = None) -> Any:
+            try:
+                return super().construct_non_recursive_object(node, tag)
+            except YAMLError:
+                raise
+            except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
+                kind = str(node.tag).rsplit(":", 1)[-1]
+                reason = _one_line(str(error))
+                if "Exceeds the limit" in reason:  # Python's int_max_str_digits
+                    reason = f"more than {sys.get_int_max_str_digits()} digits"
+                raise ConstructorError(
+                    None, None, f"cannot read this {kind} value: {reason[: MAX_SHOWN * 2]}", node.start_mark
+                ) from None
+
+    def factory() -> Any:
+        yaml = YAML(typ="rt", pure=True)
+        yaml.allow_duplicate_keys = False
+        yaml.Scanner = BoundedScanner
+        yaml.Composer = BoundedComposer
+        yaml.Constructor = BoundedConstructor
+        return yaml
+
+    return factory
 
 
 def _plain(node: Any, path: PathKey, doc: Document, budget: list[int], depth: int, pos: tuple[int, int]) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    """Copy ruamel's data into plain dicts, lists and scalars, recording where each value stood.
+
+    The composer has already bounded depth and size; the walk checks both again because it follows
+    what the constructor built (merge keys included), not the text.
+    """
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+    from ruamel.yaml.scalarbool import ScalarBoolean
 
     budget[0] -= 1
     if budget[0] < 0:
@@ -165,7 +396,16 @@ def _plain(node: Any, path: PathKey, doc: Document, budget: list[int], depth: in
             kpos = _key_pos(node, key, pos)
             if not isinstance(key, str):
                 raise AiogenError.single(
-                    f"key {key!r} is not a string", location=Location(doc.source, *kpos), path=format_path(path)
+                    f"key {shown(key)} is not a string",
+                    location=Location(doc.source, *kpos),
+                    path=format_path(path),
+                    hint="quote it: keys in a spec are strings",
+                )
+            key = str(key)  # drop ruamel's scalar subclasses
+            if _SURROGATE.search(key):
+                raise AiogenError.single(
+                    f"key {shown(key)} holds a lone surrogate (an escape such as \\ud800), which is not Unicode",
+                    location=Location(doc.source, *kpos), path=format_path(path),
                 )
             vpos = _value_pos(node, key, kpos)
             doc.key_positions.setdefault((*path, key), kpos)
@@ -177,15 +417,30 @@ def _plain(node: Any, path: PathKey, doc: Document, budget: list[int], depth: in
             ipos = _item_pos(node, index, pos)
             items.append(_plain(value, (*path, index), doc, budget, depth + 1, ipos))
         return items
-    if isinstance(node, Mapping):
-        return {str(k): _plain(v, (*path, str(k)), doc, budget, depth + 1, pos) for k, v in node.items()}
-    if isinstance(node, bool | int | float) or node is None:
+    if isinstance(node, Mapping | list | tuple | set):  # only a tag could make one; the composer refuses those
+        raise AiogenError.single("unsupported YAML collection", location=doc.locate(path), path=format_path(path))
+    if isinstance(node, bool) or node is None:
         return node
+    if isinstance(node, ScalarBoolean):  # an anchored boolean: ruamel keeps it as an int subclass
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
     if isinstance(node, datetime | date):
         return node
+    if isinstance(node, TaggedScalar) and str(node.tag) == "tag:yaml.org,2002:str":  # `!!str 8883`
+        node = node.value
     if isinstance(node, str):
-        return str(node)  # drop ruamel's scalar subclasses
-    return str(node)
+        if _SURROGATE.search(node):
+            raise AiogenError.single(
+                "holds a lone surrogate (an escape such as \\ud800), which is not Unicode",
+                location=doc.locate(path), path=format_path(path),
+            )
+        return str(node)
+    raise AiogenError.single(
+        f"unsupported YAML value of type {type(node).__name__}", location=doc.locate(path), path=format_path(path)
+    )
 
 
 def _key_pos(node: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, int]:
@@ -278,7 +533,7 @@ def _message(item: Mapping[str, Any], value_kind: str) -> str:
         return "required field is missing"
     if kind == "literal_error":
         expected = item.get("ctx", {}).get("expected", "")
-        return f"{item.get('input')!r} is not allowed; expected {expected}"
+        return f"{shown(item.get('input'))} is not allowed; expected {expected}"
     if kind in {"int_type", "string_type", "bool_type", "dict_type", "list_type", "model_type", "float_type"}:
         wanted = {
             "int_type": "an integer",
