@@ -401,8 +401,6 @@ def test_stream_reader_applies_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -
     assert load.read_stream(io.BytesIO(b"\xef\xbb\xbfa: 1\n")) == "a: 1\n"
 
 
-@pytest.mark.xfail(strict=True, reason="plan.py `_Context.check_name` quotes the whole value with !r; "
-                   "fix: quote it with aiogen.load.shown (docs/hardening.md, fixes for the lead)")
 def test_huge_name_is_not_echoed(tmp_path: Path) -> None:
     text = LAB.replace("name: lab\n", "name: " + "x" * 1_000_000 + "\n", 1)
     _, run, _ = validate(tmp_path, text)
@@ -410,8 +408,6 @@ def test_huge_name_is_not_echoed(tmp_path: Path) -> None:
     assert len(run.err) < 1000
 
 
-@pytest.mark.xfail(strict=True, reason="plan.py lists defined root names raw ('defined: ...'); a name holding "
-                   "a carriage return splits the message: fix in errors.py `Problem.format` (docs/hardening.md)")
 def test_every_problem_stays_on_one_line_whatever_the_names(tmp_path: Path) -> None:
     text = LAB.replace("spec:\n", 'spec:\n  roots:\n    "r\\rx\\u2028y": {selfSigned: {commonName: r}}\n', 1)
     start, end = text.index("        root:\n"), text.index("      broker:")

@@ -334,8 +334,6 @@ def test_read_pem_file_refuses_special_files(tmp_path: Path) -> None:
     assert pem.read_pem_file(tmp_path / "ok.pem", source="ok.pem") == ROOT_PEM.encode()
 
 
-@pytest.mark.xfail(strict=True, reason="plan.py `_Context.read_pem` opens a FIFO for reading and blocks forever; "
-                   "fix: read through aiogen.pki.pem.read_pem_file (docs/hardening.md)")
 def test_pem_reference_to_a_fifo_does_not_hang(tmp_path: Path) -> None:
     spec = spec_with_root(tmp_path, None)
     fifo = tmp_path / "pki/root.pem"
@@ -352,8 +350,6 @@ def test_pem_reference_to_a_fifo_does_not_hang(tmp_path: Path) -> None:
     assert result["run"].code == 1 and "not a regular file" in result["run"].err
 
 
-@pytest.mark.xfail(strict=True, reason="plan.py `_Context.read_pem` resolves a path holding NUL: ValueError, "
-                   "an internal error; fix in docs/hardening.md")
 def test_pem_reference_with_a_nul_byte_is_a_located_error(tmp_path: Path) -> None:
     spec = spec_with_root(tmp_path, None)
     spec.write_text(spec.read_text().replace("'pki/root.pem'", '"pki/root\\0.pem"'))
@@ -406,8 +402,6 @@ def test_rendered_examples_pass_the_keyscan(tmp_path: Path, example: str) -> Non
 # ---------------------------------------------------------------- characters YAML cannot carry
 
 
-@pytest.mark.xfail(strict=True, reason="render.py's `q` filter leaves DEL and C1 controls raw, PyYAML refuses the "
-                   "template's text: internal error; fix in docs/hardening.md")
 @pytest.mark.parametrize(
     ("old", "new"),
     [

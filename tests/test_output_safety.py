@@ -516,8 +516,6 @@ def test_ca_key_path_that_is_a_symlink_is_never_written_through(tmp_path: Path) 
     assert stat.S_IMODE((pki / "root.key").stat().st_mode) == 0o600
 
 
-@pytest.mark.xfail(strict=True, reason="aiogen ca writes certificate files without scanning them for keys "
-                   "(commands/ca.py `_Outputs.add`): fix listed in docs/hardening.md")
 def test_ca_certificate_outputs_are_scanned_for_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from aiogen.pki.authority import CertificateAuthority
 

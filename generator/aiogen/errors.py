@@ -55,6 +55,8 @@ class Problem:
             text = f"warning: {text}"
         if self.hint:
             text = f"{text} ({self.hint})"
+        if not text.isprintable():  # one problem, one line, whatever the names in it hold
+            text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
         return text
 
 

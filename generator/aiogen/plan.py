@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_camel
 from aiogen import names, spec
 from aiogen.durations import describe
 from aiogen.errors import AiogenError, Location, Problem
-from aiogen.load import Document, PathKey, format_path
+from aiogen.load import Document, PathKey, format_path, shown
 
 if TYPE_CHECKING:
     from aiogen.pki.pem import CertSummary
@@ -314,7 +314,7 @@ class _Context:
     def check_name(self, path: PathKey, value: str, what: Literal["label", "subdomain"]) -> None:
         problem = names.label_problem(value) if what == "label" else names.subdomain_problem(value)
         if problem:
-            self.error(path, f"{value!r} {problem}")
+            self.error(path, f"{shown(value)} {problem}")
 
     @property
     def base_dir(self) -> Path:
@@ -324,7 +324,11 @@ class _Context:
         """Certificates of a PEM file named in the spec (None after reporting a problem)."""
         from aiogen.pki import pem
 
-        target = (self.base_dir / relative).resolve()
+        try:
+            target = (self.base_dir / relative).resolve()
+        except (OSError, ValueError):
+            self.error(path, f"{shown(relative)} is not a usable file name")
+            return None
         key = str(target)
         if key in self.pem_cache:
             return self.pem_cache[key]
@@ -332,17 +336,20 @@ class _Context:
         if not self.allow_outside_files and not target.is_relative_to(self.base_dir.resolve()):
             self.error(
                 path,
-                f"{relative!r} is outside the spec's directory",
+                f"{shown(relative)} is outside the spec's directory",
                 "move the file next to the spec, or pass --allow-outside-files",
             )
             return None
         try:
-            data = target.read_bytes() if target.stat().st_size <= pem.MAX_PEM_BYTES else b"x" * (pem.MAX_PEM_BYTES + 1)
+            data = pem.read_pem_file(target, source=relative)
         except FileNotFoundError:
-            self.error(path, f"{relative!r} does not exist (paths are relative to the spec file)")
+            self.error(path, f"{shown(relative)} does not exist (paths are relative to the spec file)")
+            return None
+        except pem.PemError as error:
+            self.error(path, str(error))
             return None
         except OSError as error:
-            self.error(path, f"cannot read {relative!r}: {error.strerror}")
+            self.error(path, f"cannot read {shown(relative)}: {error.strerror}")
             return None
         try:
             certs = tuple(pem.summarize(c) for c in pem.parse_certificates(data, source=relative))

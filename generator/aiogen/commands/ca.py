@@ -431,6 +431,10 @@ class _Outputs:
 
     def add(self, suffix: str, data: bytes, mode: int, note: str) -> None:
         assert suffix in self.suffixes, suffix
+        if mode != _KEY_MODE:
+            from aiogen.keyscan import assert_no_private_key
+
+            assert_no_private_key(str(self.directory / f"{self.name}{suffix}"), data)
         self.files.append(_Output(self.directory / f"{self.name}{suffix}", data, mode, note))
 
     def paths(self) -> list[Path]:
