@@ -529,3 +529,26 @@ def test_ca_certificate_outputs_are_scanned_for_keys(tmp_path: Path, monkeypatch
     pem = tmp_path / "pki/root.pem"
     assert run.code != 0
     assert not pem.exists() or b"PRIVATE KEY" not in pem.read_bytes()
+
+
+def test_a_cluster_removed_from_the_spec_is_removed_from_the_tree(tmp_path: Path) -> None:
+    """Rendering the whole spec removes the files aiogen wrote for a cluster the spec no longer has."""
+    import shutil
+
+    from tests.helpers import EXAMPLES, aiogen
+
+    work = tmp_path / "work"
+    shutil.copytree(EXAMPLES, work)
+    out = tmp_path / "out"
+    assert aiogen("render", work / "fleet.yaml", "-o", out).code == 0
+    (out / "plant-lyon" / "notes.md").write_text("mine\n")  # a user's file: never touched
+    text = (work / "fleet.yaml").read_text()
+    (work / "fleet.yaml").write_text(text[: text.index("    - name: plant-lyon")])
+    check = aiogen("render", work / "fleet.yaml", "-o", out, "--check")
+    assert check.code == 3 and "plant-lyon/kustomization.yaml" in check.out
+    partial = aiogen("render", work / "fleet.yaml", "-o", out, "--cluster", "plant-berlin")
+    assert partial.code == 0 and (out / "plant-lyon" / "kustomization.yaml").exists()
+    run = aiogen("render", work / "fleet.yaml", "-o", out)
+    assert run.code == 0, run.err
+    assert sorted(p.name for p in (out / "plant-lyon").rglob("*")) == ["notes.md"]
+    assert aiogen("render", work / "fleet.yaml", "-o", out, "--check").code == 0

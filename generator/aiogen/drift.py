@@ -56,11 +56,12 @@ class Drift:
 def compare(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None) -> Drift:
     """Compare rendered ``files`` (path relative to ``out_dir`` → text) with ``out_dir``.
 
-    ``scope`` names the top-level directories (clusters) rendered; owned files elsewhere are not
-    stale, as `render --cluster X` never deletes another cluster's files.
+    ``scope`` names the top-level directories (clusters) rendered with --cluster; owned files
+    elsewhere are not stale, as `render --cluster X` never deletes another cluster's files. None
+    means the whole spec: an owned file of a cluster no longer in the spec is stale.
     """
     owned = read_owned(out_dir)
-    tops = set(scope) if scope is not None else {p.split("/", 1)[0] for p in files}
+    tops = set(scope) if scope is not None else None
     changed: list[str] = []
     missing: list[str] = []
     foreign: list[str] = []
@@ -94,7 +95,7 @@ def compare(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None
             hunks[path] = [f"Binary files a/{path} and b/{path} differ\n"]
     stale: list[str] = []
     for path in sorted(owned):
-        if path in files or path.split("/", 1)[0] not in tops:
+        if path in files or (tops is not None and path.split("/", 1)[0] not in tops):
             continue
         target = out_dir / path
         if not target.is_file() or target.is_symlink():
@@ -104,7 +105,8 @@ def compare(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None
             hunks[path] = _unified(target.read_text(encoding="utf-8"), "", f"a/{path}", "/dev/null")
         except (UnicodeDecodeError, OSError):
             hunks[path] = [f"Binary files a/{path} and /dev/null differ\n"]
-    expected_owned = {p for p in owned if p in files or p.split("/", 1)[0] not in tops} | set(files)
+    expected_owned = {p for p in owned if p in files or (tops is not None and p.split("/", 1)[0] not in tops)}
+    expected_owned |= set(files)
     marker = _read_marker(out_dir / OWNED_MARKER)
     expected_marker = owned_list_text(expected_owned)
     outdated = marker != expected_marker

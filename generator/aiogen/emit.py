@@ -262,7 +262,9 @@ def _same_content(target: Path, data: bytes) -> bool | None:
 def plan_write(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None) -> WritePlan:
     """What writing ``files`` into ``out_dir`` would do. Raises `AiogenError` on any conflict.
 
-    ``scope`` limits stale-file removal to these top-level directories (the clusters rendered).
+    ``scope`` limits stale-file removal to these top-level directories (the clusters rendered with
+    --cluster); None means the whole spec was rendered, so the files of a cluster removed from the
+    spec are stale too.
     """
     for path, text in files.items():
         problem = path_problem(path)
@@ -300,8 +302,8 @@ def plan_write(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | N
             f"{out_dir} holds files aiogen did not write where it would write: {listing}",
             hint="aiogen never overwrites or follows them; move them away or render into another directory",
         )
-    tops = set(scope) if scope is not None else {p.split("/", 1)[0] for p in files}
-    remove = sorted(p for p in owned if p not in files and p.split("/", 1)[0] in tops)
+    tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
+    remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops))
     owned_after = frozenset({p for p in owned if p not in remove} | set(files))
     return WritePlan(tuple(write), tuple(unchanged), tuple(remove), frozenset(owned), owned_after)
 

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                                  allow_outside_files=args.allow_outside_files)
     print_warnings(plan.warnings)
     out_dir = Path(args.output)
-    drift = compare(emit.tree(rendered), out_dir, [c.name for c in rendered])
+    drift = compare(emit.tree(rendered), out_dir, [c.name for c in rendered] if args.cluster else None)
     sys.stdout.write(drift.diff)
     print(f"aiogen: {out_dir}: {drift.summary()}", file=sys.stderr)
     return EXIT_OK

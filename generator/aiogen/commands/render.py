@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     out_dir = Path(args.output)
     files = emit.tree(rendered)
-    scope = [c.name for c in rendered]
+    scope = [c.name for c in rendered] if args.cluster else None  # whole spec: removed clusters are stale
     if args.check:
         from aiogen.drift import compare
 
