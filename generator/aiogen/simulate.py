@@ -696,15 +696,20 @@ def write_export(report: SimulationReport, directory: Path) -> int:
 
 
 def _write(path: Path, data: bytes, *, key: bool = False) -> None:
+    """Write one export file; never through a symlink (a planted link could redirect a key)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if key:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        return
-    assert_no_private_key(str(path), data)
-    path.write_bytes(data)
+    if path.parent.is_symlink() or path.is_symlink():
+        from aiogen.errors import AiogenError
+
+        raise AiogenError.single(f"refusing to write {path}: it is (or lies under) a symbolic link",
+                                 hint="export into a fresh directory")
+    if not key:
+        assert_no_private_key(str(path), data)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600 if key else 0o644)
+    os.fchmod(fd, 0o600 if key else 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 # ------------------------------------------------------------------------------ entry point
