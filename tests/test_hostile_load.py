@@ -65,8 +65,8 @@ def refused(tmp_path: Path, content: str | bytes) -> str:
 
 def test_billion_laughs_fails_fast_with_a_clear_error(tmp_path: Path) -> None:
     message = refused(tmp_path, BILLION_LAUGHS)
-    assert message.startswith(":10:")  # at the first alias that crosses the budget, not at the end
-    assert message.endswith(f": the document holds more than {load.MAX_NODES} values (YAML aliases counted expanded)")
+    assert message.startswith(":9:")  # at the first alias that crosses the budget, not at the end
+    assert "values (YAML aliases counted expanded) (aiogen bounds alias expansion; write the values out)" in message
 
 
 def test_billion_laughs_parse_takes_milliseconds() -> None:
@@ -93,9 +93,9 @@ def test_undefined_alias_is_located(tmp_path: Path) -> None:
 
 
 def test_a_hundred_thousand_nested_flow_brackets_fail_fast(tmp_path: Path) -> None:
-    depth = 100_000  # ruamel's scanner alone is quadratic in this; the bound stops it at 64
+    depth = 100_000  # libyaml scans ahead in flow context and stops at its own cap of 1,000
     message = refused(tmp_path, "a: " + "[" * depth + "]" * depth + "\n")
-    assert message == f":1:68: nesting deeper than {load.MAX_DEPTH} levels"
+    assert message == f":1:1003: nesting deeper than {load.MAX_DEPTH} levels"
 
 
 def test_deep_flow_mappings_fail_fast(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_deep_flow_mappings_fail_fast(tmp_path: Path) -> None:
 
 def test_deep_block_nesting_is_located(tmp_path: Path) -> None:
     text = "".join(" " * i + "k:\n" for i in range(200)) + " " * 200 + "v\n"
-    assert refused(tmp_path, text) == f":64:64: nesting deeper than {load.MAX_DEPTH} levels"
+    assert refused(tmp_path, text) == f":65:65: nesting deeper than {load.MAX_DEPTH} levels"
 
 
 def test_compact_nested_sequences_on_one_line(tmp_path: Path) -> None:
@@ -127,7 +127,7 @@ def test_too_many_values_without_aliases(tmp_path: Path, monkeypatch: pytest.Mon
     assert message.endswith("the document holds more than 1000 values (YAML aliases counted expanded)")
 
 
-def test_the_limits_leave_room_for_a_fleet_of_two_thousand_plants() -> None:
+def test_the_limits_leave_room_for_a_fleet_of_ten_thousand_plants() -> None:
     """Capacity, counted the way the composer counts: every value, keys not counted."""
     import yaml
 
@@ -143,13 +143,13 @@ def test_the_limits_leave_room_for_a_fleet_of_two_thousand_plants() -> None:
     clusters = data["spec"]["clusters"]
     per_cluster = max(values(c) for c in clusters)
     bytes_per_cluster = len(fleet.encode()) / len(clusters)
-    assert 2000 * per_cluster < load.MAX_NODES
-    assert 2000 * bytes_per_cluster < load.MAX_BYTES
+    assert 10_000 * per_cluster < load.MAX_NODES
+    assert 10_000 * bytes_per_cluster < load.MAX_BYTES
 
 
 def test_many_empty_documents_are_not_read_to_the_end(tmp_path: Path) -> None:
     assert refused(tmp_path, "a: 1\n" + "---\nb: 2\n" * 100_000) == (
-        ": the file holds more than one YAML document; a spec is exactly one "
+        ":2:1: the file holds more than one YAML document; a spec is exactly one "
         "(remove the '---' separator or split the file)"
     )
 
@@ -270,12 +270,9 @@ def test_escaped_control_characters_in_values_are_quoted_safely(tmp_path: Path) 
 def test_lone_surrogate_escapes_are_refused(tmp_path: Path) -> None:
     """"\\ud800" is valid YAML syntax but not a Unicode character: no file could hold it."""
     text = LAB.replace("commonName: lab-1 root CA", 'commonName: "lab-1 \\ud800 root"')
-    assert refused(tmp_path, text) == (
-        ":15:25 spec.clusters[0].pki.root.selfSigned.commonName: holds a lone surrogate (an escape such as "
-        "\\ud800), which is not Unicode"
-    )
+    assert refused(tmp_path, text) == ":15:34: found invalid Unicode character escape code"  # libyaml refuses it
     text = LAB.replace("spec:\n", 'spec:\n  "k\\udfff": 1\n', 1)
-    assert "key 'k\\udfff' holds a lone surrogate" in refused(tmp_path, text)
+    assert refused(tmp_path, text) == ":9:7: found invalid Unicode character escape code"
 
 
 # ---------------------------------------------------------------- tags and keys
@@ -309,16 +306,34 @@ def test_core_schema_tags_are_accepted(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "shown"), [("1", "1"), ("~", "None"), ("true", "True"), ("2025-01-01", "2025-01-01"),
-                       ("3.5", "3.5"), ("[a, b]", "('a', 'b')"), ("{a: 1}", None)],
+    ("key", "expected"),
+    [
+        ("1", "key 1 is not a string"),
+        ("~", "key ~ is not a string"),
+        ("true", "key true is not a string"),
+        ("3.5", "key 3.5 is not a string"),
+        ("[a, b]", "a key is a collection, not a string"),
+        ("{a: 1}", "a key is a collection, not a string"),
+    ],
 )
-def test_keys_that_are_not_strings_are_located(tmp_path: Path, key: str, shown: str | None) -> None:
+def test_keys_that_are_not_strings_are_located(tmp_path: Path, key: str, expected: str) -> None:
     text = LAB.replace("spec:\n", f"spec:\n  ? {key}\n  : x\n", 1)
-    message = refused(tmp_path, text)
-    if shown is not None:
-        assert message == f":9:5 spec: key {shown} is not a string (quote it: keys in a spec are strings)"
-    else:  # a mapping as a key: ruamel itself refuses it
-        assert message.startswith(":9:"), message
+    assert refused(tmp_path, text) == f":9:5 spec: {expected} (quote it: keys in a spec are strings)"
+
+
+def test_a_date_key_is_a_string_under_yaml_1_2(tmp_path: Path) -> None:
+    """YAML 1.2's core schema has no timestamps: 2025-01-01 is a string key, and an unknown field."""
+    text = LAB.replace("spec:\n", "spec:\n  ? 2025-01-01\n  : x\n", 1)
+    assert refused(tmp_path, text) == (
+        ":9:5 spec.2025-01-01: unknown field (check its spelling against schemas/topology.schema.json)"
+    )
+
+
+def test_yaml_1_1_booleans_stay_strings(tmp_path: Path) -> None:
+    """`NO` is a string in YAML 1.2 (the Norway problem): the name rule sees 'NO', not False."""
+    assert refused(tmp_path, LAB.replace("name: lab\n", "name: NO\n", 1)).startswith(
+        ":7:9 metadata.name: 'NO' must be a DNS-1123 subdomain"
+    )
 
 
 def test_duplicate_keys_are_refused_at_every_level(tmp_path: Path) -> None:
@@ -332,7 +347,7 @@ def test_duplicate_keys_are_refused_at_every_level(tmp_path: Path) -> None:
 
 def test_huge_integer_is_a_located_error(tmp_path: Path) -> None:
     text = LAB.replace("port: 8883", "port: " + "9" * 5000)
-    assert refused(tmp_path, text) == f":23:23: cannot read this int value: more than {sys.get_int_max_str_digits()} digits"
+    assert refused(tmp_path, text) == ":23:23: cannot read this int value: more than 40 digits"
 
 
 def test_odd_keys_are_quoted_in_field_paths(tmp_path: Path) -> None:

