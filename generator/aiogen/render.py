@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -194,18 +194,31 @@ def _copy(value: Any) -> Any:
 
 def render(plan: Plan, clusters: Sequence[str] | None = None) -> list[RenderedCluster]:
     """Render the named clusters (all when None), in spec order."""
-    wanted = list(plan.clusters)
-    if clusters:
-        known = {c.name for c in plan.clusters}
-        missing = [n for n in clusters if n not in known]
-        if missing:
-            raise AiogenError.single(
-                f"no cluster named {', '.join(repr(m) for m in missing)} in the spec",
-                hint=f"clusters: {', '.join(c.name for c in plan.clusters)}",
-            )
-        chosen = set(clusters)
-        wanted = [c for c in plan.clusters if c.name in chosen]
-    return [render_cluster(plan, cluster) for cluster in wanted]
+    return list(iter_render(plan, clusters))
+
+
+def iter_render(plan: Plan, clusters: Sequence[str] | None = None) -> Iterator[RenderedCluster]:
+    """`render`, one cluster at a time, so a large fleet never holds every resource at once.
+
+    Unknown cluster names are refused before the first cluster is rendered.
+    """
+    for cluster in select(plan, clusters):
+        yield render_cluster(plan, cluster)
+
+
+def select(plan: Plan, clusters: Sequence[str] | None) -> list[Cluster]:
+    """The Plan's clusters named on the command line (all when None), in spec order."""
+    if not clusters:
+        return list(plan.clusters)
+    known = {c.name for c in plan.clusters}
+    missing = [n for n in clusters if n not in known]
+    if missing:
+        raise AiogenError.single(
+            f"no cluster named {', '.join(repr(m) for m in missing)} in the spec",
+            hint=f"clusters: {', '.join(c.name for c in plan.clusters)}",
+        )
+    chosen = set(clusters)
+    return [c for c in plan.clusters if c.name in chosen]
 
 
 def render_cluster(plan: Plan, cluster: Cluster) -> RenderedCluster:

@@ -30,20 +30,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aiogen import emit
-    from aiogen.pipeline import render_spec
+    from aiogen.pipeline import load_plan
+    from aiogen.render import iter_render, select
 
     if args.check and args.output == "-":
         print("aiogen render: --check compares with a directory; give -o DIR", file=sys.stderr)
         return EXIT_USAGE
-    plan, rendered = render_spec(args.spec, clusters=args.cluster, now=args.now,
-                                 allow_outside_files=args.allow_outside_files)
+    plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
+    clusters = [c.name for c in select(plan, args.cluster)]
     print_warnings(plan.warnings)
     if args.output == "-":
-        sys.stdout.write(emit.stream(rendered))
+        for cluster in iter_render(plan, clusters):  # written as rendered: memory stays one cluster deep
+            sys.stdout.write(emit.stream([cluster]))
         return EXIT_OK
     out_dir = Path(args.output)
-    files = emit.tree(rendered)
-    scope = [c.name for c in rendered] if args.cluster else None  # whole spec: removed clusters are stale
+    files = emit.tree(iter_render(plan, clusters))
+    scope = clusters if args.cluster else None  # whole spec: removed clusters are stale
     if args.check:
         from aiogen.drift import compare
 
@@ -56,6 +58,6 @@ def run(args: argparse.Namespace) -> int:
               f"run `aiogen render {args.spec} -o {out_dir}` and commit the result", file=sys.stderr)
         return EXIT_CHECK_FAILED
     result = emit.write_tree(files, out_dir, scope=scope)
-    print(f"aiogen: {len(rendered)} cluster(s) in {out_dir}: {len(result.written)} written, "
+    print(f"aiogen: {len(clusters)} cluster(s) in {out_dir}: {len(result.written)} written, "
           f"{len(result.unchanged)} unchanged, {len(result.removed)} removed", file=sys.stderr)
     return EXIT_OK
