@@ -83,3 +83,22 @@ def test_ca_bundle_pem_holds_the_trusted_roots() -> None:
     assert [c.subject.rfc4514_string() for c in certs] == ["CN=Contoso MQTT Root CA 2025,O=Contoso"]
     lab = rendered_tree(EXAMPLES / "lab.yaml")["lab-1/ca-bundle.pem"]
     assert "kubectl get secret -n cert-manager lab-1-root" in lab
+
+
+def test_single_root_from_an_existing_secret(tmp_path: Path) -> None:
+    """A brought-in root keypair already in the cluster: the issuer signs with that Secret, the root is pinned."""
+    import shutil
+
+    shutil.copytree(EXAMPLES / "pki", tmp_path / "pki")
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(
+        "apiVersion: aiogen.io/v1alpha1\nkind: Topology\nmetadata: {name: t}\nspec:\n"
+        "  roots:\n    fabrikam-root: {certificate: {file: pki/fabrikam-root.pem}, secret: {name: fabrikam-root-ca}}\n"
+        "  clusters:\n    - name: plant\n      pki: {mode: single-root, root: fabrikam-root}\n"
+    )
+    run = aiogen("render", spec, "-o", "-")
+    assert run.code == 0, run.err
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(run.out) if d}
+    assert docs[("ClusterIssuer", "aio-ca-issuer")]["spec"] == {"ca": {"secretName": "fabrikam-root-ca"}}
+    assert "fabrikam-root.pem" in docs[("ConfigMap", "aiogen-pinned-roots")]["data"]
+    assert not any(kind in {"SecretSync", "SecretProviderClass", "Certificate"} for kind, _ in docs)

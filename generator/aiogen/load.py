@@ -73,18 +73,19 @@ class Document:
     data: Any
     source: str  # file name as the user gave it (or "<stdin>")
     base_dir: Path
-    positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)  # where each value starts
-    key_positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)  # where each mapping key starts
+    # where each value (and each mapping key) starts, packed as line << 24 | column (see `pack`):
+    # a 5,000-cluster fleet holds ~700,000 of them, so they are ints, not tuples
+    positions: dict[PathKey, int] = field(default_factory=dict)
+    key_positions: dict[PathKey, int] = field(default_factory=dict)
 
     def locate(self, path: PathKey, *, key: bool = False) -> Location:
         """Location of the deepest node on ``path`` that exists (its key with ``key=True``)."""
         if key and path in self.key_positions:
-            line, column = self.key_positions[path]
-            return Location(self.source, line, column)
+            return Location(self.source, *unpack(self.key_positions[path]))
         for end in range(len(path), -1, -1):
             pos = self.positions.get(path[:end])
             if pos is not None:
-                return Location(self.source, pos[0], pos[1])
+                return Location(self.source, *unpack(pos))
         return Location(self.source)
 
     def problem(self, path: PathKey, message: str, *, hint: str | None = None, warning: bool = False,
@@ -275,6 +276,17 @@ _MAX_INT_DIGITS = 40  # far beyond any port, size or count a spec holds
 _ALIAS_BUDGET = 50_000  # values aliases may add beyond those written out (or as many as are written)
 
 
+def pack(mark: Any) -> int:
+    """A parser mark as one int: 1-based line << 24 | 1-based column (columns capped at 2**24 - 1)."""
+    line: int = mark.line + 1
+    column: int = min(mark.column + 1, (1 << 24) - 1)
+    return line << 24 | column
+
+
+def unpack(position: int) -> tuple[int, int]:
+    return position >> 24, position & ((1 << 24) - 1)
+
+
 def _short(value: str) -> str:
     """A plain scalar as written, bounded and on one line."""
     text = value if len(value) <= MAX_SHOWN else f"{value[: MAX_SHOWN - 16]}… ({len(value)} chars)"
@@ -282,12 +294,12 @@ def _short(value: str) -> str:
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "key", "key_mark", "path", "start")
+    __slots__ = ("anchor", "container", "key", "key_path", "path", "start")
 
     def __init__(self, container: dict[str, Any] | list[Any], path: PathKey, start: int, anchor: str | None) -> None:
         self.container = container
         self.key: str | None = None
-        self.key_mark: tuple[int, int] | None = None
+        self.key_path: PathKey | None = None
         self.path = path
         self.start = start
         self.anchor = anchor
@@ -432,7 +444,7 @@ class _Builder:
                 raise self._fail(f"nesting deeper than {MAX_DEPTH} levels", mark)
             self._count(1, mark, alias=False)
             path = self._child_path()
-            self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+            self.doc.positions.setdefault(path, pack(mark))
             container: dict[str, Any] | list[Any] = {} if is_map else []
             self.stack.append(_Frame(container, path, self.values + self.expanded - 1, event.anchor))
             if event.anchor is not None:
@@ -448,8 +460,8 @@ class _Builder:
             return ()
         frame = self.stack[-1]
         if isinstance(frame.container, dict):
-            assert frame.key is not None
-            return (*frame.path, frame.key)
+            assert frame.key_path is not None
+            return frame.key_path
         return (*frame.path, len(frame.container))
 
     def _key(self, event: Any) -> bool:
@@ -470,27 +482,28 @@ class _Builder:
             printable = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in name)
             raise self._fail(f'duplicate key "{printable}"', mark)
         frame.key = key
-        frame.key_mark = (mark.line + 1, mark.column + 1)
-        self.doc.key_positions.setdefault((*frame.path, key), frame.key_mark)
+        frame.key_path = (*frame.path, key)  # one tuple shared by key_positions, positions and the child
+        self.doc.key_positions.setdefault(frame.key_path, pack(mark))
         return False
 
     def _place(self, value: Any, mark: Any, _unused: None) -> bool:
         if not self.stack:
             self.result = value
             if mark is not None:
-                self.doc.positions.setdefault((), (mark.line + 1, mark.column + 1))
+                self.doc.positions.setdefault((), pack(mark))
             return False
         frame = self.stack[-1]
         if isinstance(frame.container, dict):
-            assert frame.key is not None
-            path: PathKey = (*frame.path, frame.key)
+            assert frame.key is not None and frame.key_path is not None
+            path: PathKey = frame.key_path
             frame.container[frame.key] = value
             frame.key = None
+            frame.key_path = None
         else:
             path = (*frame.path, len(frame.container))
             frame.container.append(value)
         if mark is not None:
-            self.doc.positions.setdefault(path, (mark.line + 1, mark.column + 1))
+            self.doc.positions.setdefault(path, pack(mark))
         return False
 
 
