@@ -6,7 +6,6 @@ YAML fails loudly. The same function serves `aiogen render`, the KRM function an
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -123,7 +122,7 @@ def _resource(template: str, **context: Any) -> Resource:
 
     text = _environment().get_template(template).render(**context)
     try:
-        obj = _copy(_parse(text))
+        obj = _parse(text)
     except yaml.YAMLError as error:  # a template bug, never user input
         raise RuntimeError(f"template {template} produced invalid YAML: {error}\n{text}") from error
     if not isinstance(obj, dict):
@@ -138,15 +137,14 @@ class _NotPlain(Exception):
     """A node the direct walk leaves to PyYAML's constructor (merge key, explicit tag, ...)."""
 
 
-@functools.lru_cache(maxsize=256)
 def _parse(text: str) -> Any:
     """``yaml.load(text, Loader=CSafeLoader)``, in about half the time.
 
     The (C) composer builds the node tree and a direct walk turns plain mappings, sequences and
     strings into Python objects; any other scalar goes to the loader's own constructor, and any
     other node to its `construct_document`, so the result is exactly what `yaml.load` returns.
-    Most documents of a fleet (Bundles, pinned roots, ServiceAccounts) are the same text in every
-    cluster, hence the cache; callers get a `_copy`, so no two resources share a mutable object.
+    Every call builds fresh objects, so no two resources share a mutable one. (An LRU of texts
+    with a copy per hit was tried: on fleets the copies cost as much as the parses they saved.)
     """
     from yaml import nodes
 
@@ -178,18 +176,6 @@ def _build(node: Any, loader: Any, scalar: type[Any], mapping: type[Any], sequen
     if kind is sequence and node.tag == _SEQ:
         return [_build(item, loader, scalar, mapping, sequence) for item in node.value]
     raise _NotPlain
-
-
-def _copy(value: Any) -> Any:
-    """A copy of parsed YAML that shares nothing mutable with ``value``."""
-    kind = type(value)
-    if kind is dict:
-        return {key: _copy(item) for key, item in value.items()}
-    if kind is list:
-        return [_copy(item) for item in value]
-    if kind is set:
-        return set(value)
-    return value
 
 
 def render(plan: Plan, clusters: Sequence[str] | None = None) -> list[RenderedCluster]:
