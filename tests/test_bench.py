@@ -62,7 +62,8 @@ def test_quick_mode_startup(quick: tuple[dict[str, Any], str]) -> None:
     startup = quick[0]["startup"]
     assert "error" not in startup, startup
     cases = startup["cases"]
-    assert set(cases) == {"python -c pass", "aiogen render (1 cluster, -o -)", "aiogen validate (1 cluster)"}
+    assert set(cases) == {"python -c pass", "aiogen render (1 cluster, -o -)", "aiogen validate (1 cluster)",
+                          "aiogen render (1 cluster, -o -), cold: AIOGEN_NO_CACHE=1"}
     for case in cases.values():
         assert case["runs"] == startup["runs"] >= 3
         assert _positive(case["wall_ms"]["median"]) and _positive(case["cpu_ms"]["median"])
@@ -80,7 +81,7 @@ def test_quick_mode_plugin(quick: tuple[dict[str, Any], str]) -> None:
         pytest.skip(f"plugin overhead not measured: {plugin.get('reason') or plugin.get('error')}")
     assert plugin["same_output"] is True  # the exec function renders what the pre-rendered tree holds
     assert _positive(plugin["exec_build_ms"])
-    assert len(plugin["cases"]) == 2
+    assert len(plugin["cases"]) == 3  # pre-rendered, exec function, exec function without aiogen.memo
 
 
 def test_quick_mode_fleet(quick: tuple[dict[str, Any], str]) -> None:

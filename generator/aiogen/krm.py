@@ -128,6 +128,8 @@ class Outcome:
 
     rendered: list[RenderedCluster] = field(default_factory=list)
     warnings: tuple[Problem, ...] = ()
+    inputs: tuple[str, ...] = ()  # files the Plan was resolved from (for aiogen.memo)
+    valid_until: float | None = None
 
 
 def _render(request: Request) -> Outcome:
@@ -135,7 +137,8 @@ def _render(request: Request) -> Outcome:
     from aiogen.render import render
 
     plan = _plan(request)
-    return Outcome(render(plan, _clusters(request, plan)), plan.warnings)
+    valid_until = plan.valid_until.timestamp() if plan.valid_until else None
+    return Outcome(render(plan, _clusters(request, plan)), plan.warnings, plan.inputs, valid_until)
 
 
 def _ref(config: Mapping[str, Any]) -> Ref:
@@ -422,15 +425,27 @@ class _Item:
 
 
 def _function() -> int:
+    import time
+
+    from aiogen import memo
+
     items: list[_Item] = []
     request: Request | None = None
     config_ref: Ref | None = None
+    raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    entry = memo.key("krm", raw, os.getcwd()) if memo.enabled() else None
+    hit = memo.lookup(entry) if entry is not None else None
+    if hit is not None:  # the same ResourceList, the same files: what was written last time
+        _write(sys.stderr, hit.stderr)
+        _write(sys.stdout, hit.stdout)
+        return EXIT_OK
+    started = time.time()
     try:
-        raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         items, config = _read_resource_list(raw)
         config_ref = _ref(config)
         base_dir = _base_dir(config)
-        request = _request(config, base_dir, _kustomization(base_dir))
+        hints = _kustomization(base_dir)
+        request = _request(config, base_dir, hints)
         outcome = _render(request)
         kept = _keep(items, config, outcome.rendered)
     except AiogenError as error:
@@ -439,10 +454,14 @@ def _function() -> int:
         results = _results(problems, request, config_ref)
         _write(sys.stdout, _resource_list([item.node for item in items], [], results))
         return error.exit_code
-    _print_problems(outcome.warnings)
+    warnings = "".join(f"aiogen: {problem.format()}\n" for problem in outcome.warnings)
+    _write(sys.stderr, warnings)
     text = _resource_list([item.node for item in kept], outcome.rendered,
                           _results(outcome.warnings, request, config_ref))
     _write(sys.stdout, text)
+    if entry is not None:
+        inputs = [*outcome.inputs, *(str(p.resolve()) for p in hints if p.is_file())]
+        memo.store(entry, text, warnings, inputs, outcome.valid_until, started)
     return EXIT_OK
 
 

@@ -17,8 +17,11 @@ from aiogen.render import RenderedCluster, render
 
 def load_plan(path: Path, *, display: str | None = None, now: datetime | None = None,
               allow_outside_files: bool = False) -> Plan:
+    import dataclasses
+
     topology, doc = load_topology(path, display=display)
-    return resolve(topology, doc, now=now, allow_outside_files=allow_outside_files)
+    plan = resolve(topology, doc, now=now, allow_outside_files=allow_outside_files)
+    return dataclasses.replace(plan, inputs=(str(path.resolve()), *plan.inputs))
 
 
 def plan_from_text(text: str, *, source: str, base_dir: Path, now: datetime | None = None,

@@ -282,6 +282,10 @@ class Plan:
     clusters: tuple[Cluster, ...]
     rotations: tuple[RotationState, ...]
     warnings: tuple[Problem, ...] = field(default=())
+    inputs: tuple[str, ...] = ()  # files the Plan was resolved from (absolute paths): the spec, its PEMs
+    # when the clock alone could change a check's outcome (a certificate starting or expiring, a
+    # CA coming within one leaf lifetime of its end): a remembered render is good until then
+    valid_until: datetime | None = None
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:
@@ -301,6 +305,12 @@ class _Context:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     pem_cache: dict[str, tuple[CertSummary, ...] | None] = field(default_factory=dict)
+    horizons: list[datetime] = field(default_factory=list)  # future instants where a time check flips
+
+    def until(self, instant: datetime) -> None:
+        """Note an instant at which a time-dependent check would give another answer."""
+        if instant > self.now:
+            self.horizons.append(instant)
 
     def locate(self, path: PathKey) -> Location | None:
         return self.doc.locate(path) if self.doc else None
@@ -376,7 +386,9 @@ def resolve(
     if ctx.errors:
         raise AiogenError(tuple(ctx.errors), warnings=tuple(ctx.warnings))
     assert plan is not None
-    return Plan(plan.name, plan.clusters, plan.rotations, tuple(ctx.warnings))
+    inputs = tuple(sorted(k for k, v in ctx.pem_cache.items() if v is not None))
+    return Plan(plan.name, plan.clusters, plan.rotations, tuple(ctx.warnings), inputs,
+                min(ctx.horizons, default=None))
 
 
 S = ("spec",)
@@ -466,6 +478,8 @@ class _Resolver:
 
     def _check_validity(self, path: PathKey, cert: CertSummary, allow_expired: bool) -> None:
         now = self.ctx.now
+        self.ctx.until(cert.not_after)
+        self.ctx.until(cert.not_before)
         if cert.not_after <= now and not allow_expired:
             self.ctx.error(
                 path,
@@ -1431,7 +1445,8 @@ class _ClusterResolver:
                         f"{known.subject!r} itself ({describe(lifetime)})",
                         "shorten the leaf duration",
                     )
-                elif known.not_after - self.ctx.now < duration:
+                self.ctx.until(known.not_after - duration)
+                if duration <= lifetime and known.not_after - self.ctx.now < duration:
                     ctx.warn(
                         ppath,
                         f"CA {known.subject!r} expires {known.not_after.date().isoformat()}, within one leaf "

@@ -29,20 +29,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.check and args.output == "-":
+        print("aiogen render: --check compares with a directory; give -o DIR", file=sys.stderr)
+        return EXIT_USAGE
+    if args.output == "-":
+        return _stream(args)
+    return _tree(args)
+
+
+def _stream(args: argparse.Namespace) -> int:
+    """`-o -`: one YAML stream, remembered by `aiogen.memo` for repeated builds of the same inputs."""
+    import os
+    import time
+
+    from aiogen import memo
+
+    entry = None
+    if args.now is None and memo.enabled():  # --now asks for a fresh evaluation of the clock
+        entry = memo.key("render-stream", os.getcwd(), str(args.spec.resolve()), "\0".join(args.cluster or ()),
+                         str(args.allow_outside_files))
+        hit = memo.lookup(entry)
+        if hit is not None:
+            sys.stderr.write(hit.stderr)
+            sys.stdout.write(hit.stdout)
+            return EXIT_OK
     from aiogen import emit
     from aiogen.pipeline import load_plan
     from aiogen.render import iter_render, select
 
-    if args.check and args.output == "-":
-        print("aiogen render: --check compares with a directory; give -o DIR", file=sys.stderr)
-        return EXIT_USAGE
+    started = time.time()
+    plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
+    clusters = [c.name for c in select(plan, args.cluster)]
+    warnings = "".join(f"{w.format()}\n" for w in plan.warnings)
+    sys.stderr.write(warnings)
+    chunks: list[str] | None = [] if entry is not None else None
+    for cluster in iter_render(plan, clusters):  # written as rendered: memory stays one cluster deep
+        text = emit.stream([cluster])
+        sys.stdout.write(text)
+        if chunks is not None:
+            chunks.append(text)
+            if sum(map(len, chunks)) > memo.MAX_OUTPUT:
+                chunks = None
+    if entry is not None and chunks is not None:
+        valid_until = plan.valid_until.timestamp() if plan.valid_until else None
+        memo.store(entry, "".join(chunks), warnings, plan.inputs, valid_until, started)
+    return EXIT_OK
+
+
+def _tree(args: argparse.Namespace) -> int:
+    from aiogen import emit
+    from aiogen.pipeline import load_plan
+    from aiogen.render import iter_render, select
+
     plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
     clusters = [c.name for c in select(plan, args.cluster)]
     print_warnings(plan.warnings)
-    if args.output == "-":
-        for cluster in iter_render(plan, clusters):  # written as rendered: memory stays one cluster deep
-            sys.stdout.write(emit.stream([cluster]))
-        return EXIT_OK
     out_dir = Path(args.output)
     files = emit.tree(iter_render(plan, clusters))
     scope = clusters if args.cluster else None  # whole spec: removed clusters are stale
