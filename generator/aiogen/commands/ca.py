@@ -186,6 +186,10 @@ def _run_intermediate(args: argparse.Namespace) -> int:
     outputs = _Outputs(args.out, name, INTERMEDIATE_SUFFIXES)
     outputs.check_free(force=args.force)
     signer = _load_signer(args.root_cert, args.root_key)
+    try:  # structure before dates: a signer that may not sign CAs is refused whatever the validity
+        signer.check_may_sign_ca(args.path_length)
+    except IssuanceRefused as error:
+        raise AiogenError.single(str(error), hint="change the intermediate's options") from None
     now = _now()
     _check_inside(signer.certificate, now, validity, args.validity)
     organization = args.organization or _organization(signer.certificate)

@@ -187,6 +187,18 @@ class CertificateAuthority:
             raise IssuanceRefused(f"{source}: the private key does not belong to {_label(head)!r}")
         return cls(head, key, certs[1:])
 
+    def check_may_sign_ca(self, path_length: int | None = None) -> None:
+        """Raise `IssuanceRefused` unless this CA's path length admits a child CA with ``path_length``."""
+        if self.path_length == 0:
+            raise IssuanceRefused(
+                f"{self.common_name!r} has path length 0: it may issue leaves only, not CAs"
+            )
+        if path_length is not None and self.path_length is not None and path_length >= self.path_length:
+            raise IssuanceRefused(
+                f"path length {path_length} does not fit under {self.common_name!r} "
+                f"(path length {self.path_length}); use at most {self.path_length - 1}"
+            )
+
     def child_ca(
         self,
         common_name: str,
@@ -202,15 +214,7 @@ class CertificateAuthority:
 
         ``not_before`` defaults to this CA's own start, so the result depends on no clock.
         """
-        if self.path_length == 0:
-            raise IssuanceRefused(
-                f"{self.common_name!r} has path length 0: it may issue leaves only, not CAs"
-            )
-        if path_length is not None and self.path_length is not None and path_length >= self.path_length:
-            raise IssuanceRefused(
-                f"path length {path_length} does not fit under {self.common_name!r} "
-                f"(path length {self.path_length}); use at most {self.path_length - 1}"
-            )
+        self.check_may_sign_ca(path_length)
         start = self.certificate.not_valid_before_utc if not_before is None else not_before
         check_within_issuer(self.certificate, common_name, start, not_after)
         private_key = _key(key)
@@ -253,7 +257,10 @@ class CertificateAuthority:
             organizations=[organization] if organization else [],
         )
         cert = templates.sign(template, issuer=self.certificate, signer_key=self._private_key)
-        return IssuedCertificate(cert, private_key, (cert, *self.chain), self.root_certificate)
+        # served chain: leaf + intermediates; a self-signed root is never included (RFC 5246 §7.4.2,
+        # reference/cert-manager.md §2.2), also when the root itself issued the leaf
+        served = tuple(c for c in self.chain if not is_self_signed(c))
+        return IssuedCertificate(cert, private_key, (cert, *served), self.root_certificate)
 
     # -- what it is ----------------------------------------------------------------------------
 
