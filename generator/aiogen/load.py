@@ -517,8 +517,13 @@ def validate_model(model: type[M], doc: Document, *, root: PathKey = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = list(_problems(error, doc, data, root))
+        problems = sorted(_problems(error, doc, data, root), key=_reading_order)  # as the file reads
         raise AiogenError(tuple(problems)) from None
+
+
+def _reading_order(problem: Problem) -> tuple[int, int]:
+    where = problem.location
+    return (where.line or 0, where.column or 0) if where else (0, 0)
 
 
 def _problems(error: Any, doc: Document, data: Any, root: PathKey) -> Iterator[Problem]:
@@ -589,6 +594,9 @@ def _message(item: Mapping[str, Any], value_kind: str) -> str:
         return f"must be {wanted}, not {got}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
+    if kind == "too_short" and "min_length" in item.get("ctx", {}):
+        least = item["ctx"]["min_length"]
+        return f"must hold at least {least} item{'s' if least != 1 else ''}"
     if kind in {"too_short", "too_long"}:
         return msg.replace("List", "list")
     return msg
