@@ -811,3 +811,17 @@ def _describe(err: ValidationError, info: _KindSchema) -> str:
     if err.validator == "not" and list(err.absolute_path) == ["metadata"]:
         return f"metadata.namespace must not be set: {info.kind} is cluster-scoped"
     return str(err.message)
+
+
+def validate_tree(tree: dict[str, str]) -> tuple[list[str], int]:
+    """Every resource file of a rendered tree (path -> text) checked: (problems, resources checked)."""
+    import yaml
+
+    problems: list[str] = []
+    count = 0
+    for path, text in tree.items():
+        if not path.endswith(".yaml") or path.endswith("kustomization.yaml"):
+            continue
+        count += 1
+        problems += [f"{path}: {p}" for p in validate_resource(yaml.safe_load(text))]
+    return problems, count

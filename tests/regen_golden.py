@@ -17,22 +17,27 @@ GOLDEN = REPO / "tests" / "golden" / "examples"
 NOW = datetime(2026, 11, 27, tzinfo=UTC)  # fixed clock: expiry warnings must not make goldens drift
 
 
-def rendered_tree(spec: Path) -> dict[str, str]:
+def rendered_tree(spec: Path, now: datetime = NOW) -> dict[str, str]:
+    """Every file `aiogen render SPEC -o DIR` writes, by path (the clock fixed: warnings may use it)."""
     from aiogen import emit
     from aiogen.pipeline import render_spec
 
-    _, rendered = render_spec(spec, now=NOW)
+    _, rendered = render_spec(spec, now=now)
     return emit.tree(rendered)
+
+
+def write_tree(directory: Path, tree: dict[str, str]) -> None:
+    for path, text in tree.items():
+        target = directory / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
 
 
 def main() -> int:
     if GOLDEN.exists():
         shutil.rmtree(GOLDEN)
     for spec in EXAMPLE_SPECS:
-        for path, text in rendered_tree(spec).items():
-            target = GOLDEN / spec.stem / path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+        write_tree(GOLDEN / spec.stem, rendered_tree(spec))
     print(f"wrote {GOLDEN.relative_to(REPO)}", file=sys.stderr)
     return 0
 

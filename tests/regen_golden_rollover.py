@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tests import regen_golden
 from tests.helpers import EXAMPLES, REPO
 
 GOLDEN = REPO / "tests" / "golden" / "rollover"
@@ -28,11 +29,7 @@ def sequence(directory: Path) -> list[Path]:
 
 
 def rendered_tree(spec: Path) -> dict[str, str]:
-    from aiogen import emit
-    from aiogen.pipeline import render_spec
-
-    _, rendered = render_spec(spec, now=NOW)
-    return emit.tree(rendered)
+    return regen_golden.rendered_tree(spec, NOW)
 
 
 def main() -> int:
@@ -40,10 +37,7 @@ def main() -> int:
         shutil.rmtree(GOLDEN)
     for name, directory in SEQUENCES.items():
         for spec in sequence(directory):
-            for path, text in rendered_tree(spec).items():
-                target = GOLDEN / name / spec.stem / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
+            regen_golden.write_tree(GOLDEN / name / spec.stem, rendered_tree(spec))
     print(f"wrote {GOLDEN.relative_to(REPO)}", file=sys.stderr)
     return 0
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from aiogen import __version__, commands
-from aiogen.errors import EXIT_INTERNAL, EXIT_INVALID, AiogenError
+from aiogen.errors import EXIT_INVALID, AiogenError, report_internal
 
 
 def command_names() -> list[str]:
@@ -74,10 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # a bug in aiogen, not in the input: say so, without a traceback
         if os.environ.get("AIOGEN_DEBUG"):
             raise
-        print(f"aiogen: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-        print("aiogen: this is a bug in aiogen; set AIOGEN_DEBUG=1 for the traceback and report it",
-              file=sys.stderr)
-        return EXIT_INTERNAL
+        return report_internal(error)
     return code
 
 

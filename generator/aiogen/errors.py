@@ -76,3 +76,12 @@ class AiogenError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(p.format() for p in self.problems)
+
+
+def report_internal(error: BaseException) -> int:
+    """Say that aiogen itself failed (not the input), without a traceback; the exit code to use."""
+    import sys
+
+    print(f"aiogen: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+    print("aiogen: this is a bug in aiogen; set AIOGEN_DEBUG=1 for the traceback and report it", file=sys.stderr)
+    return EXIT_INTERNAL

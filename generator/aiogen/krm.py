@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiogen.errors import EXIT_INTERNAL, EXIT_INVALID, EXIT_OK, EXIT_USAGE, AiogenError, Location, Problem
+from aiogen.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, AiogenError, Location, Problem, report_internal
 
 if TYPE_CHECKING:
     import yaml
@@ -86,10 +86,7 @@ def main(argv: list[str]) -> int:
     except Exception as error:  # a bug in aiogen, not in the input: say so, as the CLI does
         if os.environ.get("AIOGEN_DEBUG"):
             raise
-        print(f"aiogen: internal error: {type(error).__name__}: {error}", file=sys.stderr)
-        print("aiogen: this is a bug in aiogen; set AIOGEN_DEBUG=1 for the traceback and report it",
-              file=sys.stderr)
-        return EXIT_INTERNAL
+        return report_internal(error)
 
 
 # ---------------------------------------------------------------- what to render

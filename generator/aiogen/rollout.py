@@ -32,7 +32,7 @@ under the old chain may carry that whole day: the switch day counts until its en
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -474,6 +474,12 @@ def _server_presented(a: ClusterState, b: ClusterState, server: Server, now: dat
         assert until is not None
         if until > now and (batch.root not in latest or until > latest[batch.root][1]):
             latest[batch.root] = (batch, until)
+    return _presented(reasons, latest)
+
+
+def _presented(reasons: dict[str, set[Reason]],
+               latest: Mapping[str, tuple[EarlierLeaves, datetime | None]]) -> dict[str, Presented]:
+    """Every root a server may present, and why: signing now, new, or leaves still valid from earlier."""
     for root in latest:
         reasons.setdefault(root, set()).add("earlier")
     out: dict[str, Presented] = {}
@@ -497,13 +503,7 @@ def _device_presented(a: ClusterState, b: ClusterState, now: datetime) -> dict[s
         known = latest.get(batch.root)
         if known is None or (known[1] is not None and (until is None or until > known[1])):
             latest[batch.root] = (batch, until)
-    for root in latest:
-        reasons.setdefault(root, set()).add("earlier")
-    out: dict[str, Presented] = {}
-    for root, why in reasons.items():
-        found = latest.get(root)
-        out[root] = Presented(root, frozenset(why), found[0] if found else None, found[1] if found else None)
-    return out
+    return _presented(reasons, latest)
 
 
 def _judge(cluster: str, b: ClusterState, pop: Population, server_key: str, target: str,

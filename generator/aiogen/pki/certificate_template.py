@@ -17,7 +17,6 @@ re-keyed CA apart (reference/cert-manager.md §7.4, issue #9076).
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +37,6 @@ EXTENDED_KEY_USAGES: dict[str, x509.ObjectIdentifier] = {
 KEY_USAGES = ("digital signature", "key encipherment")
 MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name; cert-manager's webhook enforces it too (§1.3 rule 5)
 
-_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 
 
 class TemplateError(ValueError):
@@ -84,12 +82,12 @@ def subject_name(common_name: str | None, organizations: Sequence[str] = ()) -> 
 
 
 def check_dns_name(name: str) -> str:
-    """RFC 1123 host name, optionally with one leading wildcard label (``*.example.com``)."""
-    labels = name.split(".")
-    if labels and labels[0] == "*":
-        labels = labels[1:]
-    if not name or len(name) > 253 or not labels or not all(_DNS_LABEL.fullmatch(label) for label in labels):
-        raise TemplateError(f"{name!r} is not a valid DNS name")
+    """RFC 1123 host name, optionally with one leading wildcard label: the rule of `aiogen.names`."""
+    from aiogen.names import dns_name_problem
+
+    problem = dns_name_problem(name)
+    if problem:
+        raise TemplateError(f"{name!r} is not a valid DNS name: it {problem}")
     return name
 
 
