@@ -37,25 +37,28 @@ def mark(name: str) -> None:
 
 
 def main(spec: Path) -> dict[str, Any]:
-    from aiogen import cli
+    from aiogen.cli import app as cli
 
     cli.build_parser()
     mark("import_cli")
-    from aiogen import emit, load, pipeline, plan, render
+    from aiogen import pipeline, render
+    from aiogen.output import stream as stream_output
+    from aiogen.resolve import resolve
+    from aiogen.yamlio import document, parse, read
 
-    del pipeline
-    load.MAX_BYTES = load.MAX_NODES = 1 << 30  # measure any size
+    document.MAX_BYTES = document.MAX_NODES = 1 << 30  # measure any size
+    parse.MAX_BYTES = parse.MAX_NODES = read.MAX_BYTES = 1 << 30
     mark("import_pipeline")
-    text = load.read_text(spec)
-    doc = load.parse_yaml(text, source=str(spec), base_dir=spec.resolve().parent)
+    text = read.read_text(spec)
+    doc = parse.parse_yaml(text, source=str(spec), base_dir=spec.resolve().parent)
     mark("parse_yaml")
-    topology = load.topology_from_document(doc)
+    topology = pipeline.topology_from_document(doc)
     mark("validate")
-    resolved = plan.resolve(topology, doc)
+    resolved = resolve(topology, doc)
     mark("resolve")
     rendered = render.render(resolved)
     mark("render")
-    out = emit.stream(rendered)
+    out = stream_output.stream(rendered)
     mark("emit")
     result: dict[str, Any] = {name: round((t - _marks[i][1]) * 1000, 1) for i, (name, t) in enumerate(_marks[1:])}
     result["total"] = round((_marks[-1][1] - _marks[0][1]) * 1000, 1)

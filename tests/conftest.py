@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-# Every test sees a fresh render: remembered outputs (aiogen.memo) would hide what a test changed.
-# tests/test_memo.py turns the cache on explicitly, in a directory of its own.
-os.environ["AIOGEN_NO_CACHE"] = "1"
 
 from tests.helpers import make_ca_pem
 

@@ -19,11 +19,11 @@ NOW = datetime(2026, 11, 27, tzinfo=UTC)  # fixed clock: expiry warnings must no
 
 def rendered_tree(spec: Path, now: datetime = NOW) -> dict[str, str]:
     """Every file `aiogen render SPEC -o DIR` writes, by path (the clock fixed: warnings may use it)."""
-    from aiogen import emit
+    from aiogen.output import layout
     from aiogen.pipeline import render_spec
 
     _, rendered = render_spec(spec, now=now)
-    return emit.tree(rendered)
+    return layout.tree(rendered)
 
 
 def write_tree(directory: Path, tree: dict[str, str]) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from aiogen.plan import Plan
+from aiogen.model.plan import Plan
 from tests.helpers import EXAMPLES
 
 PKI = EXAMPLES / "pki"

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aiogen.durations import parse_duration
-from aiogen.plan import Cluster, Plan
+from aiogen.model.durations import parse_duration
+from aiogen.model.plan import Cluster, Plan
 from aiogen.render import render_cluster
-from aiogen.rollout import DEFAULT_LISTENER_KEY, DEFAULT_LISTENER_LIFETIME, end_of_day
+from aiogen.rollout.days import end_of_day
+from aiogen.rollout.state import DEFAULT_LISTENER_KEY, DEFAULT_LISTENER_LIFETIME
 
 ObjectId = tuple[str, str | None, str]  # kind, namespace, name
 CA_BUNDLE = ("file", None, "ca-bundle.pem")

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from aiogen.simulate_handshake import ClientConfig, ServerConfig, certificates, handshake, verify_server_path
+from aiogen.simulate.handshake import ClientConfig, ServerConfig, certificates, handshake, verify_server_path
 from tests.helpers import REPO, aiogen
 
 MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)

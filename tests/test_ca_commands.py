@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 
 from aiogen.cli import main
-from aiogen.errors import EXIT_INVALID
+from aiogen.model.problems import EXIT_INVALID
 from aiogen.pki.authority import CertificateAuthority
 from aiogen.pki.keys import KeySpec, same_public_key
 from aiogen.pki.pem import parse_certificates

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from aiogen.cli import main
-from aiogen.errors import EXIT_CHECK_FAILED, EXIT_INVALID, EXIT_OK
+from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_INVALID, EXIT_OK
 from aiogen.pki.authority import CertificateAuthority
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

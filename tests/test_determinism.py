@@ -49,12 +49,12 @@ def changed_lines(old: dict[str, str], new: dict[str, str]) -> dict[str, list[st
 
 
 def render_text(tmp_path: Path, text: str) -> dict[str, str]:
-    from aiogen import emit
+    from aiogen.output import layout
     from aiogen.pipeline import plan_from_text
     from aiogen.render import render
 
     plan = plan_from_text(text, source="fleet.yaml", base_dir=EXAMPLES)
-    return emit.tree(render(plan))
+    return layout.tree(render(plan))
 
 
 FLEET = (EXAMPLES / "fleet.yaml").read_text()

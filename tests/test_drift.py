@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from aiogen.drift import OWNED_HEADER, compare, owned_list_text
-from aiogen.errors import EXIT_CHECK_FAILED
+from aiogen.model.problems import EXIT_CHECK_FAILED
+from aiogen.output.drift import compare
+from aiogen.output.owned import OWNED_HEADER, owned_list_text
 from tests.helpers import EXAMPLES, aiogen
 
 FLEET = EXAMPLES / "fleet.yaml"
@@ -148,7 +149,7 @@ def test_bad_spec_is_an_error_not_a_stale_tree(tree: Path, tmp_path: Path) -> No
 
 
 def test_owned_list_is_what_render_writes(tree: Path) -> None:
-    """drift's copy of the ownership list's header must match emit.write_tree's."""
+    """The ownership list is exactly its one definition's text of the entries render wrote."""
     text = (tree / ".aiogen-owned").read_text()
     assert text.startswith(OWNED_HEADER)
     entries = [line for line in text.splitlines() if not line.startswith("#")]
@@ -156,11 +157,11 @@ def test_owned_list_is_what_render_writes(tree: Path) -> None:
 
 
 def test_compare_reports_non_files(tree: Path) -> None:
-    from aiogen import emit
+    from aiogen.output import layout
     from aiogen.pipeline import render_spec
 
     _, rendered = render_spec(FLEET)
-    files = emit.tree(rendered)
+    files = layout.tree(rendered)
     (tree / LISTENER).unlink()
     (tree / LISTENER).mkdir()
     drift = compare(files, tree)

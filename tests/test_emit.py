@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiogen import emit
+from aiogen.yamlio import write as yaml_write
 from tests.helpers import EXAMPLE_SPECS
 from tests.regen_golden import rendered_tree
 
@@ -28,7 +28,7 @@ values: Any = st.recursive(scalars, lambda inner: st.one_of(
 @settings(max_examples=600, deadline=None, derandomize=True)
 @given(st.dictionaries(keys, values, min_size=1, max_size=5))
 def test_direct_writer_matches_pyyaml(obj: dict[str, Any]) -> None:
-    assert emit.to_yaml(obj) == emit._pyyaml(obj)
+    assert yaml_write.to_yaml(obj) == yaml_write._pyyaml(obj)
 
 
 def test_plain_fast_path_agrees_with_pyyaml_on_every_short_word() -> None:
@@ -37,9 +37,9 @@ def test_plain_fast_path_agrees_with_pyyaml_on_every_short_word() -> None:
     import string
 
     words = [*string.ascii_letters, *("".join(p) for p in itertools.product(string.ascii_letters, repeat=2)),
-             *emit._NOT_PLAIN, "Yes", "oN", "nO", "NULL", "Off", "inf", "nan", "e1", "x1.5", "a/b", "a.b", "a-b_c"]
+             *yaml_write._NOT_PLAIN, "Yes", "oN", "nO", "NULL", "Off", "inf", "nan", "e1", "x1.5", "a/b", "a.b", "a-b_c"]
     for word in words:
-        assert emit.to_yaml({word: word}) == emit._pyyaml({word: word}), word
+        assert yaml_write.to_yaml({word: word}) == yaml_write._pyyaml({word: word}), word
 
 
 def test_examples_use_the_direct_writer_and_match_pyyaml() -> None:
@@ -51,5 +51,5 @@ def test_examples_use_the_direct_writer_and_match_pyyaml() -> None:
                 continue
             obj = yaml.safe_load(text)
             lines: list[str] = []
-            emit._write_mapping(obj, 0, lines)  # the fast path handles every rendered shape
-            assert "".join(lines) == emit._pyyaml(obj), path
+            yaml_write._write_mapping(obj, 0, lines)  # the fast path handles every rendered shape
+            assert "".join(lines) == yaml_write._pyyaml(obj), path

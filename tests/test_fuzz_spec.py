@@ -3,7 +3,7 @@
 Hypothesis mutates every example spec (fields deleted, types swapped, strings and keys replaced by
 hostile ones: very long, control characters, path separators, unicode lookalikes, YAML and Jinja
 syntax, PEM armour) and also mangles the YAML text itself. Each case runs in-process through
-`aiogen.cli.main` and must
+`aiogen.cli.app.main` and must
 
 * exit 0 or 1 (never 70, "internal error", or a traceback),
 * on failure print only lines in the located form ``file:line[:col] field.path: message`` (or a

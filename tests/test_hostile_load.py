@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from aiogen import load
-from aiogen.errors import AiogenError
+from aiogen.model.problems import AiogenError
+from aiogen.yamlio import parse as load
+from aiogen.yamlio import read
 from tests.helpers import EXAMPLES, Run, aiogen
 
 LAB = (EXAMPLES / "lab.yaml").read_text(encoding="utf-8")
@@ -410,10 +411,10 @@ def test_krm_stdin_python_tag() -> None:
 
 
 def test_stream_reader_applies_the_byte_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(load, "MAX_BYTES", 100)
+    monkeypatch.setattr(read, "MAX_BYTES", 100)
     with pytest.raises(AiogenError, match="<stdin> is over 100 bytes"):
-        load.read_stream(io.BytesIO(b"a: 1\n" * 100))
-    assert load.read_stream(io.BytesIO(b"\xef\xbb\xbfa: 1\n")) == "a: 1\n"
+        read.read_stream(io.BytesIO(b"a: 1\n" * 100))
+    assert read.read_stream(io.BytesIO(b"\xef\xbb\xbfa: 1\n")) == "a: 1\n"
 
 
 def test_huge_name_is_not_echoed(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aiogen import keyscan
+from aiogen.output import keyscan
 from aiogen.pki import pem
 from tests.helpers import Run, aiogen, make_ca_pem
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from aiogen import cli
+from aiogen.cli import app as cli
 from tests.helpers import EXAMPLES, REPO, aiogen
 from tests.test_kustomize import KUSTOMIZE_EXAMPLES, aiogen_bin_dir, rendered, resources, run, tool, tool_env
 
@@ -129,7 +129,7 @@ def _aiogen_commands() -> list[tuple[str, list[str]]]:
 
 
 def has_subcommand(name: str) -> bool:
-    return importlib.util.find_spec(f"aiogen.commands.{name}") is not None
+    return importlib.util.find_spec(f"aiogen.cli.commands.{name}") is not None
 
 
 def test_workflow_commands_parse_with_the_cli() -> None:

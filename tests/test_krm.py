@@ -337,12 +337,12 @@ def test_bad_input_is_a_clean_error(stdin: bytes, message: str, tmp_path: Path, 
 
 def test_a_bug_is_reported_without_a_traceback(monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from aiogen import krm
+    from aiogen.krm import function
 
     def broken() -> int:
         raise KeyError("oops")
 
-    monkeypatch.setattr(krm, "_function", broken)
+    monkeypatch.setattr(function, "_function", broken)
     monkeypatch.delenv("AIOGEN_DEBUG", raising=False)
     result = call(monkeypatch, capsys, b"")
     assert result.code == 70

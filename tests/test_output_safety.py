@@ -1,6 +1,6 @@
 """Output safety: aiogen writes only inside ``-o DIR``, only its own files, never a private key.
 
-Named regressions for each rule of `aiogen.emit.write_tree` (docs/hardening.md): hostile names
+Named regressions for each rule of `aiogen.tree_writer.write_tree` (docs/hardening.md): hostile names
 cannot leave the directory, user files are never replaced or deleted, symbolic links are never
 followed for writing or deletion, the ownership list cannot be abused, an interrupted render
 leaves every file either old or new, concurrent renders serialise, and a private key anywhere
@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from aiogen import emit
-from aiogen.errors import AiogenError
+from aiogen.model.problems import AiogenError
+from aiogen.output import owned
+from aiogen.output import tree as tree_writer
 from tests.helpers import EXAMPLES, aiogen
 
 LAB = (EXAMPLES / "lab.yaml").read_text(encoding="utf-8")
@@ -108,7 +109,7 @@ def test_write_tree_refuses_every_path_that_could_leave_the_directory(tmp_path: 
     (out / "keep.txt").write_text("user's\n")
     before = snapshot(tmp_path)
     with pytest.raises(AiogenError, match="refusing to write"):
-        emit.write_tree({"a/fine.yaml": "ok\n", path: "bad\n"}, out, scope=["a"])
+        tree_writer.write_tree({"a/fine.yaml": "ok\n", path: "bad\n"}, out, scope=["a"])
     assert snapshot(tmp_path) == before
 
 
@@ -239,26 +240,26 @@ def test_symlinked_file_is_not_followed(tmp_path: Path) -> None:
 
 def test_stale_removal_does_not_follow_a_symlinked_directory(tmp_path: Path) -> None:
     out, outside = tmp_path / "out", tmp_path / "outside"
-    emit.write_tree({"c/ns/old.yaml": "old\n", "c/k.yaml": "k\n"}, out, scope=["c"])
+    tree_writer.write_tree({"c/ns/old.yaml": "old\n", "c/k.yaml": "k\n"}, out, scope=["c"])
     outside.mkdir()
     (outside / "old.yaml").write_text("someone else's\n")
     (out / "c/ns/old.yaml").unlink()
     (out / "c/ns").rmdir()
     (out / "c/ns").symlink_to(outside)
-    result = emit.write_tree({"c/k.yaml": "k2\n"}, out, scope=["c"])
+    result = tree_writer.write_tree({"c/k.yaml": "k2\n"}, out, scope=["c"])
     assert result.removed == ()
     assert (outside / "old.yaml").read_text() == "someone else's\n"
     assert (out / "c/ns").is_symlink()
-    assert emit.read_owned(out) == {"c/k.yaml"}
+    assert owned.read_owned(out) == {"c/k.yaml"}
 
 
 def test_stale_removal_does_not_delete_through_a_symlinked_file(tmp_path: Path) -> None:
     out, victim = tmp_path / "out", tmp_path / "victim.txt"
-    emit.write_tree({"c/old.yaml": "old\n", "c/k.yaml": "k\n"}, out, scope=["c"])
+    tree_writer.write_tree({"c/old.yaml": "old\n", "c/k.yaml": "k\n"}, out, scope=["c"])
     victim.write_text("precious\n")
     (out / "c/old.yaml").unlink()
     (out / "c/old.yaml").symlink_to(victim)
-    result = emit.write_tree({"c/k.yaml": "k\n"}, out, scope=["c"])
+    result = tree_writer.write_tree({"c/k.yaml": "k\n"}, out, scope=["c"])
     assert result.removed == ()
     assert victim.read_text() == "precious\n" and (out / "c/old.yaml").is_symlink()
 
@@ -290,7 +291,7 @@ def fail_on(monkeypatch: pytest.MonkeyPatch, name: str, target: str, error: Base
             raise error
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(emit.os, name, failing)
+    monkeypatch.setattr(tree_writer.os, name, failing)
 
 
 def assert_each_file_old_or_new(out: Path) -> None:
@@ -302,24 +303,24 @@ def assert_each_file_old_or_new(out: Path) -> None:
 
 def test_interrupted_rename_leaves_each_file_old_or_new(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
-    emit.write_tree(V1, out, scope=["c"])
+    tree_writer.write_tree(V1, out, scope=["c"])
     fail_on(monkeypatch, "replace", "c.yaml")
     with pytest.raises(AiogenError) as caught:
-        emit.write_tree(V2, out, scope=["c"])
+        tree_writer.write_tree(V2, out, scope=["c"])
     assert "No space left on device; 2 of 6 changed files were replaced, the others keep their previous content" in str(
         caught.value
     )
     assert_each_file_old_or_new(out)
     assert (out / "c/a.yaml").read_text() == "a v2\n" and (out / "c/d.yaml").read_text() == "d v1\n"
     monkeypatch.undo()
-    emit.write_tree(V2, out, scope=["c"])  # the next render finishes the job
+    tree_writer.write_tree(V2, out, scope=["c"])  # the next render finishes the job
     assert {p: (out / p).read_text() for p in V2} == V2
-    assert emit.read_owned(out) == set(V2)
+    assert owned.read_owned(out) == set(V2)
 
 
 def test_failure_while_staging_changes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
-    emit.write_tree(V1, out, scope=["c"])
+    tree_writer.write_tree(V1, out, scope=["c"])
     before = snapshot(out)
     real_open = os.open
     calls = [0]
@@ -331,24 +332,24 @@ def test_failure_while_staging_changes_no_file(tmp_path: Path, monkeypatch: pyte
                 raise OSError(errno.EROFS, "Read-only file system")
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(emit.os, "open", failing_open)
+    monkeypatch.setattr(tree_writer.os, "open", failing_open)
     with pytest.raises(AiogenError, match=r"Read-only file system; no file in .* was changed"):
-        emit.write_tree(V2, out, scope=["c"])
+        tree_writer.write_tree(V2, out, scope=["c"])
     after = snapshot(out)
     assert {k: v for k, v in after.items() if v != "dir"} == {k: v for k, v in before.items() if v != "dir"}
 
 
 def test_keyboard_interrupt_mid_render(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
-    emit.write_tree(V1, out, scope=["c"])
+    tree_writer.write_tree(V1, out, scope=["c"])
     fail_on(monkeypatch, "replace", "b.yaml", KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
-        emit.write_tree(V2, out, scope=["c"])
+        tree_writer.write_tree(V2, out, scope=["c"])
     assert_each_file_old_or_new(out)
     # The widened ownership list already names the new files, so nothing looks foreign next time.
-    assert emit.read_owned(out) >= set(V1) | {"c/a.yaml"}
+    assert owned.read_owned(out) >= set(V1) | {"c/a.yaml"}
     monkeypatch.undo()
-    emit.write_tree(V2, out, scope=["c"])
+    tree_writer.write_tree(V2, out, scope=["c"])
     assert {p: (out / p).read_text() for p in V2} == V2
 
 
@@ -382,7 +383,7 @@ def test_concurrent_renders_into_one_directory_serialise(tmp_path: Path, monkeyp
         time.sleep(0.002)  # widen the window in which unserialised writers would lose an update
         real_replace(*args, **kwargs)
 
-    monkeypatch.setattr(emit.os, "replace", slow_replace)
+    monkeypatch.setattr(tree_writer.os, "replace", slow_replace)
     trees = {f"c{i}": {f"c{i}/ns/f{j}.yaml": f"{i}.{j}\n" for j in range(8)} for i in range(4)}
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(trees))
@@ -390,7 +391,7 @@ def test_concurrent_renders_into_one_directory_serialise(tmp_path: Path, monkeyp
     def writer(cluster: str) -> None:
         try:
             barrier.wait()
-            emit.write_tree(trees[cluster], out, scope=[cluster])
+            tree_writer.write_tree(trees[cluster], out, scope=[cluster])
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -401,7 +402,7 @@ def test_concurrent_renders_into_one_directory_serialise(tmp_path: Path, monkeyp
         thread.join()
     assert errors == []
     everything = {p: t for tree in trees.values() for p, t in tree.items()}
-    assert emit.read_owned(out) == set(everything)
+    assert owned.read_owned(out) == set(everything)
     assert {p: (out / p).read_text() for p in everything} == everything
 
 
@@ -409,15 +410,15 @@ def test_a_render_waits_for_the_lock_and_then_gives_up_clearly(tmp_path: Path, m
     fcntl = pytest.importorskip("fcntl")
     out = tmp_path / "out"
     out.mkdir()
-    monkeypatch.setattr(emit, "LOCK_TIMEOUT", 0.2)
+    monkeypatch.setattr(tree_writer, "LOCK_TIMEOUT", 0.2)
     holder = os.open(out, os.O_RDONLY)
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)
         with pytest.raises(AiogenError, match="another aiogen process has been writing into"):
-            emit.write_tree({"c/a.yaml": "a\n"}, out, scope=["c"])
+            tree_writer.write_tree({"c/a.yaml": "a\n"}, out, scope=["c"])
     finally:
         os.close(holder)
-    emit.write_tree({"c/a.yaml": "a\n"}, out, scope=["c"])
+    tree_writer.write_tree({"c/a.yaml": "a\n"}, out, scope=["c"])
     assert sorted(p.name for p in out.iterdir()) == [".aiogen-owned", "c"]  # no lock file left behind
 
 
@@ -427,7 +428,7 @@ def test_a_render_waits_for_the_lock_and_then_gives_up_clearly(tmp_path: Path, m
 def test_rendered_files_are_readable_whatever_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o077)
     try:
-        emit.write_tree({"c/a.yaml": "a\n"}, tmp_path / "out", scope=["c"])
+        tree_writer.write_tree({"c/a.yaml": "a\n"}, tmp_path / "out", scope=["c"])
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out/c/a.yaml").stat().st_mode) == 0o644
@@ -452,7 +453,7 @@ def test_write_tree_refuses_a_private_key_before_writing_anything(tmp_path: Path
     _, _, key = make_ca_pem("k")
     out = tmp_path / "out"
     with pytest.raises(AiogenError, match=r"refusing to write c/b.yaml: it would contain a private key"):
-        emit.write_tree({"c/a.yaml": "fine\n", "c/b.yaml": "data:\n  x: |\n" + key_pem(key)}, out, scope=["c"])
+        tree_writer.write_tree({"c/a.yaml": "fine\n", "c/b.yaml": "data:\n  x: |\n" + key_pem(key)}, out, scope=["c"])
     assert not (out / "c").exists()
 
 
@@ -465,12 +466,12 @@ def test_render_stops_when_a_rendered_file_would_hold_a_key(tmp_path: Path, monk
 
     _, _, key = make_ca_pem("k")
     leaked = base64.b64encode(key_pem(key).encode()).decode()
-    real = render_module._extra_files
+    real = render_module.extra_files
 
     def leaky(plan: Any, cluster: Any) -> tuple[tuple[str, str], ...]:
         return (*real(plan, cluster), ("leak.json", f'{{"tls.key": "{leaked}"}}\n'))
 
-    monkeypatch.setattr(render_module, "_extra_files", leaky)
+    monkeypatch.setattr(render_module, "extra_files", leaky)
     spec, out = lab_spec(tmp_path), tmp_path / "out"
     run = render(spec, out)
     assert run.code == 1

@@ -6,7 +6,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from aiogen.commands import ca as ca_command
+from aiogen.cli.commands import ca as ca_command
 from aiogen.pki import keys
 from aiogen.pki.keys import KeySpec, UnsupportedKeyError
 from aiogen.pki.pem import PemError

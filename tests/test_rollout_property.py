@@ -16,8 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from aiogen import rollout
-from aiogen.plan import Plan
+from aiogen.model.plan import Plan
+from aiogen.rollout import check as rollout_check
+from aiogen.rollout import schedule
 from tests import rollout_oracle as oracle
 from tests.regen_golden_rollover import SEQUENCES, sequence
 from tests.rollout_fleets import Fleet, State, fleets, moments, plan_for, spec_for, states
@@ -39,7 +40,7 @@ def transitions(draw: st.DrawFn) -> tuple[Fleet, State, State, datetime]:
 def test_check_agrees_with_every_interleaving(case: tuple[Fleet, State, State, datetime]) -> None:
     fleet, old, new, now = case
     deployed, proposed = plan_for(fleet, old, now), plan_for(fleet, new, now)
-    report = rollout.check(deployed, proposed, now)
+    report = rollout_check.check(deployed, proposed, now)
     assert report.broken_pairs() == oracle.per_cluster(deployed, proposed, now)
     if not report.breaks:
         assert len(report.summary) == len(fleet.clusters)
@@ -59,7 +60,7 @@ def test_across_clusters_is_the_same_as_per_cluster(case: tuple[Fleet, State, St
     assume(_interleavings_bound(deployed, proposed) <= 2**9)
     together = oracle.every_interleaving(deployed, proposed, now)
     assert together is not None
-    assert together == oracle.per_cluster(deployed, proposed, now) == rollout.check(deployed, proposed, now) \
+    assert together == oracle.per_cluster(deployed, proposed, now) == rollout_check.check(deployed, proposed, now) \
         .broken_pairs()
 
 
@@ -73,7 +74,7 @@ def test_example_steps_across_both_clusters(name: str) -> None:
     for index in range(1, 5):
         now = datetime.fromisoformat(days[index]).replace(tzinfo=UTC)
         deployed, proposed = load_plan(files[index - 1], now=now), load_plan(files[index], now=now)
-        assert oracle.every_interleaving(deployed, proposed, now) == set() == rollout.check(deployed, proposed, now) \
+        assert oracle.every_interleaving(deployed, proposed, now) == set() == rollout_check.check(deployed, proposed, now) \
             .broken_pairs()
 
 
@@ -82,7 +83,7 @@ def test_example_steps_across_both_clusters(name: str) -> None:
 def test_the_schedule_is_always_safe(fleet: Fleet, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Taking every step on the earliest date `rollout plan` gives passes `rollout check` (advance runs it)."""
     from aiogen.pipeline import load_plan
-    from aiogen.rollout_advance import advance
+    from aiogen.rollout.advance import advance
     from tests.test_rollout_check import write
 
     directory = tmp_path_factory.mktemp("schedule")
@@ -94,8 +95,8 @@ def test_the_schedule_is_always_safe(fleet: Fleet, tmp_path_factory: pytest.Temp
     for _ in range(20):
         if not plan.rotations:
             return
-        rotation = min(plan.rotations, key=lambda r: rollout.remaining_steps(plan, r)[0].ready or now)
-        step = rollout.remaining_steps(plan, rotation)[0]
+        rotation = min(plan.rotations, key=lambda r: schedule.remaining_steps(plan, r)[0].ready or now)
+        step = schedule.remaining_steps(plan, rotation)[0]
         assume(step.ready is not None)  # a client root without maxLeafLifetime never retires
         assert step.ready is not None
         now = max(now, step.ready)

@@ -333,7 +333,7 @@ def test_duplicate_cluster_names(tmp_path: Path, pki_dir: Path) -> None:
 
 
 def test_durations_accept_friendly_forms() -> None:
-    from aiogen.durations import format_duration, parse_duration
+    from aiogen.model.durations import format_duration, parse_duration
 
     assert parse_duration("1y") == timedelta(days=365)
     assert format_duration(parse_duration("30d")) == "720h"

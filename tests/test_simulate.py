@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from aiogen.keyscan import find_private_key
-from aiogen.simulate import SimulationReport, format_table, simulate_specs
+from aiogen.output.keyscan import find_private_key
+from aiogen.simulate.engine import simulate_specs
+from aiogen.simulate.report import SimulationReport, format_table
 from tests.helpers import EXAMPLE_SPECS, EXAMPLES, REPO, aiogen
 
 FIXTURES = REPO / "tests" / "fixtures" / "simulate"

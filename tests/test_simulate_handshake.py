@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aiogen.pki.authority import CertificateAuthority, IssuedCertificate
-from aiogen.simulate_handshake import (
+from aiogen.simulate.handshake import (
     ClientConfig,
     LoopbackServer,
     ServerConfig,

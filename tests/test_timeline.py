@@ -7,9 +7,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiogen import timeline
-from aiogen.load import load_topology
-from aiogen.plan import resolve
+from aiogen.pipeline import load_plan
+from aiogen.rollout import timeline
 from tests.helpers import EXAMPLES, REPO, aiogen, make_ca_pem
 
 FIXTURES = REPO / "tests" / "fixtures" / "simulate"
@@ -17,8 +16,7 @@ NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
 
 def build(spec: Path, years: int = 5) -> timeline.Timeline:
-    topology, doc = load_topology(spec)
-    return timeline.build(topology, resolve(topology, doc, now=NOW), start=NOW, years=years)
+    return timeline.build(load_plan(spec, now=NOW), start=NOW, years=years)
 
 
 def test_managed_certificates_renew_on_schedule() -> None:

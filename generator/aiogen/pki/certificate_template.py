@@ -83,7 +83,7 @@ def subject_name(common_name: str | None, organizations: Sequence[str] = ()) -> 
 
 def check_dns_name(name: str) -> str:
     """RFC 1123 host name, optionally with one leading wildcard label: the rule of `aiogen.names`."""
-    from aiogen.names import dns_name_problem
+    from aiogen.model.names import dns_name_problem
 
     problem = dns_name_problem(name)
     if problem:

@@ -183,7 +183,7 @@ def _blocks(data: bytes, source: str) -> list[_Block]:
 
 
 def _looks_like_private_key(der: bytes) -> bool:
-    from aiogen.keyscan import der_private_key_kind
+    from aiogen.output.keyscan import der_private_key_kind
 
     return der_private_key_kind(der) is not None
 

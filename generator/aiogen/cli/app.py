@@ -1,0 +1,102 @@
+"""Command line: argument parsing, dispatch and exit codes only.
+
+Subcommands live in `aiogen.cli.commands.<name>`; this module finds them, wires their arguments and
+turns expected failures (`AiogenError`) into a clean message and an exit code, never a traceback.
+With no subcommand the program acts as a KRM function or legacy kustomize exec plugin
+(`aiogen.krm`), so the console script can be named directly in a kustomization.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from aiogen import __version__
+from aiogen.cli import commands
+from aiogen.model.problems import EXIT_INVALID, AiogenError, report_internal
+
+
+def command_names() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
+
+
+def _command_modules(only: str | None = None) -> list[ModuleType]:
+    names = [only] if only else command_names()
+    return [importlib.import_module(f"aiogen.cli.commands.{name}") for name in names]
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand (start-up: import one module)."""
+    parser = argparse.ArgumentParser(
+        prog="aiogen",
+        description="Render the PKI of Azure IoT Operations fleets as code. "
+        "Without a subcommand, aiogen runs as a KRM function (ResourceList on stdin).",
+    )
+    parser.add_argument("--version", action="version", version=f"aiogen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules(only):
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def report(error: AiogenError) -> None:
+    for problem in (*error.warnings, *error.problems):
+        print(problem.format(), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (not args_list[0].startswith("-") and _is_plugin_invocation(args_list[0])):
+        from aiogen import krm
+
+        return krm.main(args_list)
+    parser = build_parser(args_list[0] if args_list[0] in command_names() else None)
+    args = parser.parse_args(args_list)
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args.run(args)
+    except AiogenError as error:
+        report(error)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("aiogen: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_INVALID
+    except Exception as error:  # a bug in aiogen, not in the input: say so, without a traceback
+        if os.environ.get("AIOGEN_DEBUG"):
+            raise
+        return report_internal(error)
+    return code
+
+
+def _is_plugin_invocation(first: str) -> bool:
+    """kustomize's legacy exec plugin passes a temporary config file path as argv[1]."""
+    known = {m.name for m in pkgutil.iter_modules(commands.__path__)}
+    return first not in known and os.path.isfile(first)
+
+
+def console() -> None:
+    """The `aiogen` console script: `main`, then exit without a final garbage collection pass.
+
+    `gc.freeze()` moves every live object out of the collector's reach, so interpreter shutdown
+    does not walk them all once more (30-90 ms on every `kustomize build`). Tests call `main`.
+    """
+    import gc
+
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    console()

@@ -1,0 +1,56 @@
+"""aiogen timeline SPEC: when each CA and leaf is issued, renews and expires; what would break."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from aiogen.cli.options import add_spec_options, print_warnings
+from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK
+
+NAME = "timeline"
+HELP = ("show when each CA and leaf certificate is issued, renews and expires over the next years, and flag "
+        "children that outlive their issuer and rotation phases that are too short")
+
+
+def _years(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of years") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError("give between 1 and 50 years")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path, help="topology spec (YAML)")
+    parser.add_argument("--years", type=_years, default=5, metavar="N", help="how far ahead to look (default: 5)")
+    parser.add_argument("--format", choices=("table", "mermaid", "markdown", "json"), default="table",
+                        help="table (default); mermaid: a gantt chart; markdown: the table and a ```mermaid "
+                             "block, for a README or pull request (GitHub renders it); json")
+    parser.add_argument("--check", action="store_true", help="exit 3 when anything is flagged as an error")
+    add_spec_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiogen.pipeline import load_plan
+    from aiogen.pki.pem import now_utc
+    from aiogen.rollout import timeline
+
+    plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
+    print_warnings(plan.warnings)
+    result = timeline.build(plan, start=args.now or now_utc(), years=args.years)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(timeline.to_json(result), indent=2) + "\n")
+    elif args.format == "mermaid":
+        sys.stdout.write(timeline.format_mermaid(result))
+    elif args.format == "markdown":
+        table, chart = timeline.format_table(result), timeline.format_mermaid(result, fence=True)
+        sys.stdout.write(f"```\n{table}```\n\n{chart}")
+    else:
+        sys.stdout.write(timeline.format_table(result))
+    failed = args.check and any(f.severity == "error" for f in result.flags)
+    return EXIT_CHECK_FAILED if failed else EXIT_OK

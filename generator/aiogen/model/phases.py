@@ -1,0 +1,21 @@
+"""The phases of a rollover: the one definition every module imports.
+
+A rotation moves a cluster (or the fleet) from one CA chain to another in four phases, each a
+commit (docs/rollover.md):
+
+    prepare     trust {old}        signs with old   new material present, unused
+    distribute  trust {old, new}   signs with old
+    switch      trust {old, new}   signs with new
+    retire      trust {new}        signs with new   old material removed
+
+After retire the rotation is finished: the new chain becomes the cluster's chain (`finish`, a
+step of `aiogen rollout advance`, not a phase the spec can be in).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Phase = Literal["prepare", "distribute", "switch", "retire"]
+PHASES: tuple[Phase, ...] = ("prepare", "distribute", "switch", "retire")
+StepPhase = Literal["prepare", "distribute", "switch", "retire", "finish"]  # a step `rollout advance` takes

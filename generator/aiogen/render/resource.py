@@ -1,0 +1,37 @@
+"""A rendered Kubernetes object, and one cluster's rendered output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One rendered Kubernetes object (a mapping, in the key order its template wrote)."""
+
+    obj: dict[str, Any]
+
+    @property
+    def api_version(self) -> str:
+        return str(self.obj["apiVersion"])
+
+    @property
+    def kind(self) -> str:
+        return str(self.obj["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self.obj["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str | None:
+        ns = self.obj["metadata"].get("namespace")
+        return str(ns) if ns is not None else None
+
+
+@dataclass(frozen=True)
+class RenderedCluster:
+    name: str
+    resources: tuple[Resource, ...]
+    extra_files: tuple[tuple[str, str], ...]  # (file name, text): trust settings, ca-bundle.pem

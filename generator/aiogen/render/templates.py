@@ -1,0 +1,141 @@
+"""The Jinja2 templates (one per resource kind) and the parse-back of what they write.
+
+Each template's text is parsed back into a mapping at once, so a template that writes invalid
+YAML fails loudly, and the in-memory resource is a mapping, not a string.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiogen.render.resource import Resource
+
+if TYPE_CHECKING:
+    import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+_env: jinja2.Environment | None = None
+
+
+_NOT_YAML_SAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _quote(value: object) -> str:
+    """A YAML double-quoted scalar (JSON string syntax) for any string."""
+    return _NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.encoder.encode_basestring(str(value)))
+
+
+def _environment() -> jinja2.Environment:
+    global _env
+    if _env is None:
+        import jinja2
+
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            auto_reload=False,  # package data: compile each template once, never stat it again
+        )
+        # json.dumps(str(value), ensure_ascii=False) without building an encoder on every call; characters
+        # YAML may not hold raw (DEL, C1 controls, surrogates) are escaped as \uXXXX
+        env.filters["q"] = _quote
+        _env = env
+    return _env
+
+
+_LOADER: Any = None
+
+
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader (the C one when libyaml is there), remembering implicit tags."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class Loader(base):  # type: ignore[misc, valid-type]
+            # Resolving a plain scalar's tag is a regex match in Python, once per key and value of
+            # every document; templates repeat the same keys and most values, so remember them.
+            _tags: dict[tuple[Any, Any, Any], Any] = {}  # noqa: RUF012 - one memo for every loader
+
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                key = (kind, value, implicit)
+                try:
+                    tag = self._tags.get(key)
+                except TypeError:  # an unhashable argument: no memo
+                    return super().resolve(kind, value, implicit)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(self._tags) < 4096:
+                        self._tags[key] = tag
+                return tag
+
+        _LOADER = Loader
+    return _LOADER
+
+
+def resource(template: str, **context: Any) -> Resource:
+    import yaml
+
+    text = _environment().get_template(template).render(**context)
+    try:
+        obj = _parse(text)
+    except yaml.YAMLError as error:  # a template bug, never user input
+        raise RuntimeError(f"template {template} produced invalid YAML: {error}\n{text}") from error
+    if not isinstance(obj, dict):
+        raise RuntimeError(f"template {template} produced {type(obj).__name__}, not a mapping")
+    return Resource(obj)
+
+
+_STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+
+
+class _NotPlain(Exception):
+    """A node the direct walk leaves to PyYAML's constructor (merge key, explicit tag, ...)."""
+
+
+def _parse(text: str) -> Any:
+    """``yaml.load(text, Loader=CSafeLoader)``, in about half the time.
+
+    The (C) composer builds the node tree and a direct walk turns plain mappings, sequences and
+    strings into Python objects; any other scalar goes to the loader's own constructor, and any
+    other node to its `construct_document`, so the result is exactly what `yaml.load` returns.
+    Every call builds fresh objects, so no two resources share a mutable one. (An LRU of texts
+    with a copy per hit was tried: on fleets the copies cost as much as the parses they saved.)
+    """
+    from yaml import nodes
+
+    loader = _yaml_loader()(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        try:
+            return _build(root, loader, nodes.ScalarNode, nodes.MappingNode, nodes.SequenceNode)
+        except _NotPlain:
+            return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
+def _build(node: Any, loader: Any, scalar: type[Any], mapping: type[Any], sequence: type[Any]) -> Any:
+    """Plain data of a node: a module-level function, so a parse leaves no reference cycle behind."""
+    kind = type(node)
+    if kind is scalar:
+        return node.value if node.tag == _STR else loader.construct_object(node)
+    if kind is mapping and node.tag == _MAP:
+        out = {}
+        for key, value in node.value:
+            if type(key) is not scalar or key.tag != _STR:
+                raise _NotPlain
+            out[key.value] = _build(value, loader, scalar, mapping, sequence)
+        return out
+    if kind is sequence and node.tag == _SEQ:
+        return [_build(item, loader, scalar, mapping, sequence) for item in node.value]
+    raise _NotPlain

@@ -1,0 +1,93 @@
+"""A parsed YAML document and where each of its values stood: the located form of user input.
+
+Every problem aiogen reports about a spec (or a KRM function config) is located through a
+`Document`: ``file:line:col field.path``. `aiogen.yamlio.parse` builds one from text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiogen.model.problems import Location, Problem
+
+# Input limits; docs/hardening.md records what was tried and why these. Amplification (aliases)
+# and nesting are cut off at the first event over the limit; beyond that, parsing costs time
+# linear in the input (libyaml's parser plus one Python step per event, ~3 µs a value), so the
+# largest accepted spec (MAX_BYTES, ~10,000 clusters) parses in a few seconds.
+MAX_BYTES = 16 * 1024 * 1024  # the spec file (or stdin): about 10,000 clusters written out in full
+MAX_NODES = 1_000_000  # values (mapping keys not counted), every alias counted expanded
+MAX_DEPTH = 64  # nesting of mappings and sequences (a spec needs fewer than 15)
+MAX_SHOWN = 80  # characters of a user's value quoted back in a message
+
+PathKey = tuple[str | int, ...]
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][-A-Za-z0-9_./@+]*")
+
+
+def format_path(path: PathKey) -> str:
+    """``spec.clusters[1].broker``; a key that is not a plain word is quoted (``roots["a b"]``)."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _PLAIN_KEY.fullmatch(part) and "." not in part[:1] and len(part) <= MAX_SHOWN:
+            out += f".{part}" if out else part
+        else:
+            out += f"[{shown(part)}]"
+    return out
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A user's value quoted for a message: repr (one line, control characters escaped), bounded."""
+    text = value.isoformat() if isinstance(value, date) else repr(value)
+    if len(text) > limit:
+        text = f"{text[: limit - 16]}… ({len(text)} chars)"
+    return text
+
+
+@dataclass
+class Document:
+    """Plain data of one YAML document, and where each of its values stood."""
+
+    data: Any
+    source: str  # file name as the user gave it (or "<stdin>")
+    base_dir: Path
+    # where each value (and each mapping key) starts, packed as line << 24 | column (see `pack`):
+    # a 5,000-cluster fleet holds ~700,000 of them, so they are ints, not tuples
+    positions: dict[PathKey, int] = field(default_factory=dict)
+    key_positions: dict[PathKey, int] = field(default_factory=dict)
+
+    def locate(self, path: PathKey, *, key: bool = False) -> Location:
+        """Location of the deepest node on ``path`` that exists (its key with ``key=True``)."""
+        if key and path in self.key_positions:
+            return Location(self.source, *unpack(self.key_positions[path]))
+        for end in range(len(path), -1, -1):
+            pos = self.positions.get(path[:end])
+            if pos is not None:
+                return Location(self.source, *unpack(pos))
+        return Location(self.source)
+
+    def problem(self, path: PathKey, message: str, *, hint: str | None = None, warning: bool = False,
+                at_key: bool = False) -> Problem:
+        return Problem(
+            message,
+            format_path(path),
+            self.locate(path, key=at_key),
+            "warning" if warning else "error",
+            hint,
+        )
+
+
+def pack(mark: Any) -> int:
+    """A parser mark as one int: 1-based line << 24 | 1-based column (columns capped at 2**24 - 1)."""
+    line: int = mark.line + 1
+    column: int = min(mark.column + 1, (1 << 24) - 1)
+    return line << 24 | column
+
+
+def unpack(position: int) -> tuple[int, int]:
+    return position >> 24, position & ((1 << 24) - 1)
