@@ -292,7 +292,7 @@ def krm_available(tools: Tools) -> str | None:
 def bench_plugin(tools: Tools, work: Path, runs: int, warmup: int) -> dict[str, Any]:
     if tools.kustomize is None:
         return {"available": False, "reason": "standalone kustomize not found (bash "
-                "../shared/tools/install-kustomize.sh .tools, or --kustomize)"}
+                "tools/install-kustomize.sh .tools, or --kustomize)"}
     reason = krm_available(tools)
     if reason:
         return {"available": False, "reason": reason}

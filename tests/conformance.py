@@ -4,18 +4,17 @@ Tests import this module (``from tests.conformance import validate_resource``) a
 resource aiogen renders against the schema the API server would use:
 
 * cert-manager, trust-manager and secrets-store kinds: the ``openAPIV3Schema`` of the served
-  version in the upstream CRD copies under ``<shared>/reference/crds/`` (sources in
-  ``crds/SOURCES.md``), converted to JSON Schema 2020-12 by `_structural_to_json_schema`;
+  version in the upstream CRD copies under ``tests/upstream/`` (sources, licences and checksums
+  in ``tests/upstream/SOURCES.md``), converted to JSON Schema 2020-12 by
+  `_structural_to_json_schema`;
 * AIO ``BrokerListener`` / ``BrokerAuthentication``: the derived ``spec`` schemas in
-  ``crds/aio/*.spec.schema.json`` (``crds/aio/SOURCES.md``) wrapped into a whole-object schema;
+  ``tests/upstream/aio/*.spec.schema.json`` wrapped into a whole-object schema;
 * core kinds (ConfigMap, Secret, ServiceAccount, Namespace, RBAC): the strict Kubernetes
   schemas shipped inside the ``kubernetes-validate`` package, pinned to `KUBERNETES_VERSION`.
 
 It is stricter than an API server in one deliberate way: an unknown field is an error. A
 structural CRD schema silently prunes unknown fields, so for a renderer an unknown field is
 data that would vanish on apply, i.e. a bug.
-
-``<shared>`` is ``$AIOGEN_SHARED`` when set, else the ``shared`` directory beside the repo.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import copy
 import functools
 import importlib.resources
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -56,7 +54,8 @@ _CORE_KINDS: dict[tuple[str, str], bool] = {
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): False,
 }
 
-# All four kinds of the AIO broker API group are namespaced (reference/aio.md §1).
+# All four kinds of the AIO broker API group are namespaced (AIO docs:
+# https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/howto-configure-brokerlistener).
 _AIO_NAMESPACED = True
 
 _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -67,22 +66,14 @@ _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 # --------------------------------------------------------------------------------------------
 
 
-def shared_dir() -> Path:
-    """The shared project docs: ``$AIOGEN_SHARED``, else ``<repo>/../shared``."""
-    override = os.environ.get("AIOGEN_SHARED")
-    if override:
-        return Path(override).resolve()
-    return (Path(__file__).resolve().parent.parent.parent / "shared").resolve()
+def upstream_dir() -> Path:
+    """The upstream copies (CRDs, AIO schemas, reference manifests): ``tests/upstream/``."""
+    return Path(__file__).resolve().parent / "upstream"
 
 
 def crds_dir() -> Path:
-    path = shared_dir() / "reference" / "crds"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"CRD reference copies not found at {path}; put the shared docs beside the repo "
-            "as ../shared or set AIOGEN_SHARED"
-        )
-    return path
+    """The CRD copies: one folder per upstream project (``aio/`` holds the derived AIO schemas)."""
+    return upstream_dir()
 
 
 # --------------------------------------------------------------------------------------------
@@ -756,7 +747,7 @@ def _object_rules(obj: Mapping[str, Any], info: _KindSchema) -> list[_Problem]:
 
 
 def _aio_port_ranges(obj: Mapping[str, Any]) -> list[_Problem]:
-    """Ports are int32 in 0-65535 (ARM types, reference/aio.md §2.1); the derived schema has no ranges."""
+    """Ports are int32 in 0-65535 (the ARM types); the derived schema has no ranges (tests/upstream/SOURCES.md)."""
     problems: list[_Problem] = []
     spec = obj.get("spec")
     ports = spec.get("ports") if isinstance(spec, Mapping) else None

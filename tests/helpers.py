@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
-SHARED = Path(os.environ.get("AIOGEN_SHARED", REPO.parent / "shared"))
 EXAMPLE_SPECS = sorted(EXAMPLES.glob("*.yaml"))
 
 

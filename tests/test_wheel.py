@@ -24,7 +24,8 @@ def test_wheel_renders_examples_like_the_source_tree(tmp_path: Path) -> None:
     if build.returncode != 0 and "No module named" in build.stderr:
         pytest.skip(f"cannot build a wheel here: {build.stderr.strip().splitlines()[-1]}")
     assert build.returncode == 0, build.stderr
-    (wheel,) = dist.glob("aiogen-*.whl")
+    # The distribution is aiogen-pki ("aiogen" on PyPI is another project); import name and command stay aiogen.
+    (wheel,) = dist.glob("aiogen_pki-*.whl")
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
     python = env_dir / "bin" / "python"
@@ -49,3 +50,13 @@ def test_wheel_renders_examples_like_the_source_tree(tmp_path: Path) -> None:
     loc = subprocess.run([str(python), "-c", "import aiogen, pathlib; print(pathlib.Path(aiogen.__file__).parent)"],
                          capture_output=True, text=True)
     assert str(REPO) not in loc.stdout, "the wheel must not point back into the source tree"
+    meta = subprocess.run(
+        [str(python), "-c", "import aiogen, importlib.metadata as m; d = m.distribution('aiogen-pki'); "
+         "print(d.version, aiogen.__version__, d.metadata['License-Expression'], "
+         "any(str(f).endswith('LICENSE') for f in d.files or []))"],
+        capture_output=True, text=True)
+    version, module_version, licence, has_licence_file = meta.stdout.split()
+    assert version == module_version  # one version source: aiogen.__version__
+    assert (licence, has_licence_file) == ("Apache-2.0", "True")
+    assert subprocess.run([str(env_dir / "bin" / "aiogen"), "--version"], capture_output=True,
+                          text=True).stdout.strip() == f"aiogen {version}"
