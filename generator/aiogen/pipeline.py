@@ -24,14 +24,24 @@ if TYPE_CHECKING:
     from aiogen.render import RenderedCluster
 
 
-def load_topology(path: Path, *, display: str | None = None) -> tuple[Topology, Document]:
-    """Read, parse and validate a spec file."""
-    from aiogen.yamlio.parse import parse_yaml
-    from aiogen.yamlio.read import read_text
+STDIN = Path("-")  # a spec path of "-" reads the spec from standard input
 
-    name = display or str(path)
-    text = read_text(path, display=name)
-    doc = parse_yaml(text, source=name, base_dir=path.resolve().parent)
+
+def load_topology(path: Path, *, display: str | None = None) -> tuple[Topology, Document]:
+    """Read, parse and validate a spec file (``-``: standard input; PEM paths relative to the cwd)."""
+    from aiogen.yamlio.parse import parse_yaml
+    from aiogen.yamlio.read import read_stream, read_text
+
+    if path == STDIN:
+        import sys
+
+        name = display or "<stdin>"
+        text = read_stream(sys.stdin.buffer, name)
+        doc = parse_yaml(text, source=name, base_dir=Path.cwd())
+    else:
+        name = display or str(path)
+        text = read_text(path, display=name)
+        doc = parse_yaml(text, source=name, base_dir=path.resolve().parent)
     return topology_from_document(doc), doc
 
 

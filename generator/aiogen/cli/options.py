@@ -28,3 +28,9 @@ def add_spec_options(parser: argparse.ArgumentParser) -> None:
 def print_warnings(warnings: tuple[Problem, ...]) -> None:
     for warning in warnings:
         print(warning.format(), file=sys.stderr)
+
+
+def add_format_option(parser: argparse.ArgumentParser, *, extra: tuple[str, ...] = ()) -> None:
+    """--format text|json (and any ``extra`` forms): how a command prints its report on stdout."""
+    parser.add_argument("--format", choices=("text", "json", *extra), default="text",
+                        help="text for people (default), json for CI")

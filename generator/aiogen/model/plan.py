@@ -240,6 +240,8 @@ class Cluster:
     listeners: tuple[Listener, ...]
     trust_settings: TrustSettings
     rotations: tuple[RotationState, ...]
+    created_namespaces: tuple[str, ...] = ()  # Namespace objects aiogen renders (the AIO namespace, unless opted out)
+    broker_resources: Literal["kubernetes", "azure"] = "kubernetes"  # BrokerListener objects, or an ARM template
 
     @property
     def in_cluster_roots(self) -> tuple[RootCA, ...]:

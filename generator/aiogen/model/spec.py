@@ -101,12 +101,18 @@ class Namespaces(Model):
     cluster_resource: str = Field(
         "cert-manager", description="cert-manager's --cluster-resource-namespace: ClusterIssuer CA Secrets live here"
     )
+    create: bool = Field(
+        True,
+        description="render a Namespace object for the AIO namespace (the one namespace only aiogen's objects need "
+        "before AIO is installed); false when namespaces are managed elsewhere",
+    )
 
 
 class NamespacesOverride(Model):
     aio: str | None = None
     trust: str | None = None
     cluster_resource: str | None = None
+    create: bool | None = None
 
 
 class Issuer(Model):
@@ -337,8 +343,17 @@ class BrokerAuthentication(Model):
     x509: X509Authentication | None = None
 
 
+BrokerResources = Literal["kubernetes", "azure"]
+
+
 class Broker(Model):
     broker_ref: str = "default"
+    resources: BrokerResources | None = Field(
+        None,
+        description="kubernetes: BrokerListener/BrokerAuthentication objects; azure: an ARM template for "
+        "Microsoft.IoTOperations broker listeners and authentications (AIO does not sync kubectl-made broker "
+        "resources to Azure); default: spec.defaults.brokerResources",
+    )
     listeners: list[Listener] = []
     authentication: BrokerAuthentication = BrokerAuthentication()
 
@@ -349,6 +364,9 @@ class Defaults(Model):
     leaf: Leaf = Leaf()
     trust: Trust = Trust()
     organization: str | None = Field(None, description="subject O= of in-cluster CAs; defaults to metadata.name")
+    broker_resources: BrokerResources = Field(
+        "kubernetes", description="how listeners and authentications are deployed (per cluster: broker.resources)"
+    )
 
 
 class Cluster(Model):

@@ -71,3 +71,16 @@ def tree(rendered: Iterable[RenderedCluster]) -> dict[str, str]:
         for path, text in cluster_files(cluster).items():
             out[f"{cluster.name}/{path}"] = text
     return out
+
+
+# Install stages, applied in order: what `az iot ops create --trust-settings` expects to find, then
+# the broker resources, whose CRDs exist only once AIO is installed (docs/gitops.md).
+PREREQUISITES = "prerequisites"
+BROKER = "broker"
+STAGES = (PREREQUISITES, BROKER)
+BROKER_KINDS = frozenset({"BrokerListener", "BrokerAuthentication"})
+
+
+def stage_of(resource: Resource) -> str:
+    """The install stage a resource belongs to."""
+    return BROKER if resource.kind in BROKER_KINDS else PREREQUISITES

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic.alias_generators import to_camel
 
@@ -45,8 +43,10 @@ from aiogen.model.plan import (
     Signer,
     TrustSettings,
 )
-from aiogen.model.problems import AiogenError, Location, Problem
-from aiogen.yamlio.document import Document, PathKey, format_path, shown
+from aiogen.model.problems import AiogenError
+from aiogen.resolve.chain_rules import check_chains
+from aiogen.resolve.context import Context
+from aiogen.yamlio.document import Document, PathKey
 
 if TYPE_CHECKING:
     from aiogen.pki.pem import CertSummary
@@ -61,73 +61,6 @@ _KV_SECRET = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9]{0,125}[A-Za-z0-9])?")
 # ---------------------------------------------------------------- resolution
 
 
-@dataclass
-class _Context:
-    doc: Document | None
-    now: datetime
-    allow_outside_files: bool
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-    pem_cache: dict[str, tuple[CertSummary, ...] | None] = field(default_factory=dict)
-
-    def locate(self, path: PathKey) -> Location | None:
-        return self.doc.locate(path) if self.doc else None
-
-    def error(self, path: PathKey, message: str, hint: str | None = None) -> None:
-        self.errors.append(Problem(message, format_path(path), self.locate(path), "error", hint))
-
-    def warn(self, path: PathKey, message: str, hint: str | None = None) -> None:
-        self.warnings.append(Problem(message, format_path(path), self.locate(path), "warning", hint))
-
-    def check_name(self, path: PathKey, value: str, what: Literal["label", "subdomain"]) -> None:
-        problem = names.label_problem(value) if what == "label" else names.subdomain_problem(value)
-        if problem:
-            self.error(path, f"{shown(value)} {problem}")
-
-    @property
-    def base_dir(self) -> Path:
-        return self.doc.base_dir if self.doc else Path.cwd()
-
-    def read_pem(self, path: PathKey, relative: str) -> tuple[CertSummary, ...] | None:
-        """Certificates of a PEM file named in the spec (None after reporting a problem)."""
-        from aiogen.pki import pem
-
-        try:
-            target = (self.base_dir / relative).resolve()
-        except (OSError, ValueError):
-            self.error(path, f"{shown(relative)} is not a usable file name")
-            return None
-        key = str(target)
-        if key in self.pem_cache:
-            return self.pem_cache[key]
-        self.pem_cache[key] = None
-        if not self.allow_outside_files and not target.is_relative_to(self.base_dir.resolve()):
-            self.error(
-                path,
-                f"{shown(relative)} is outside the spec's directory",
-                "move the file next to the spec, or pass --allow-outside-files",
-            )
-            return None
-        try:
-            data = pem.read_pem_file(target, source=relative)
-        except FileNotFoundError:
-            self.error(path, f"{shown(relative)} does not exist (paths are relative to the spec file)")
-            return None
-        except pem.PemError as error:
-            self.error(path, str(error))
-            return None
-        except OSError as error:
-            self.error(path, f"cannot read {shown(relative)}: {error.strerror}")
-            return None
-        try:
-            certs = tuple(pem.summarize(c) for c in pem.parse_certificates(data, source=relative))
-        except pem.PemError as error:
-            self.error(path, str(error))
-            return None
-        self.pem_cache[key] = certs
-        return certs
-
-
 def resolve(
     topology: spec.Topology,
     doc: Document | None = None,
@@ -138,7 +71,7 @@ def resolve(
     """Resolve a Topology into a Plan, or raise `AiogenError` listing every problem."""
     from aiogen.pki.pem import now_utc
 
-    ctx = _Context(doc, now or now_utc(), allow_outside_files)
+    ctx = Context(doc, now or now_utc(), allow_outside_files)
     resolver = _Resolver(topology, ctx)
     plan = resolver.run()
     if ctx.errors:
@@ -151,7 +84,7 @@ S = ("spec",)
 
 
 class _Resolver:
-    def __init__(self, topology: spec.Topology, ctx: _Context) -> None:
+    def __init__(self, topology: spec.Topology, ctx: Context) -> None:
         self.t = topology
         self.s = topology.spec
         self.ctx = ctx
@@ -396,7 +329,7 @@ class _Resolver:
 
 
 def _in_cluster_ca(
-    ctx: _Context,
+    ctx: Context,
     path: PathKey,
     ca: spec.InClusterCA,
     certificate_name: str,
@@ -435,7 +368,7 @@ def _in_cluster_ca(
     )
 
 
-def _check_lifetime(ctx: _Context, path: PathKey, duration: timedelta, renew_before: timedelta) -> None:
+def _check_lifetime(ctx: Context, path: PathKey, duration: timedelta, renew_before: timedelta) -> None:
     if duration < MIN_DURATION:
         ctx.error((*path, "duration"), f"{describe(duration)} is shorter than cert-manager's minimum of 1h")
     if renew_before < MIN_RENEW_BEFORE:
@@ -446,6 +379,10 @@ def _check_lifetime(ctx: _Context, path: PathKey, duration: timedelta, renew_bef
             f"{describe(renew_before)} must be shorter than duration {describe(duration)}",
             "cert-manager rejects renewBefore >= duration",
         )
+
+
+def _pick(override: bool | None, default: bool) -> bool:
+    return default if override is None else override
 
 
 def _family(algorithm: str | None) -> str | None:
@@ -538,6 +475,7 @@ class _ClusterResolver:
         if len(ctx.errors) > errors_before or listeners is None:
             return None
         self._check_lifetimes(signers, listeners)
+        check_chains(ctx, path, signers, listeners, client_auth)
         return Cluster(
             c.name,
             c.pki.mode,
@@ -555,6 +493,8 @@ class _ClusterResolver:
             listeners,
             TrustSettings(aio_bundle.name, aio_bundle.key, issuer.kind, issuer.name),
             self.rotations,
+            (ns.aio,) if _pick(o.create, d.namespaces.create) else (),
+            c.broker.resources or d.broker_resources,
         )
 
     # -- CA chains
