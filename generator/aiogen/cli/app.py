@@ -18,6 +18,8 @@ from types import ModuleType
 
 from aiogen import __version__
 from aiogen.cli import commands
+from aiogen.cli import report as output
+from aiogen.cli.examples import EXAMPLES
 from aiogen.model.problems import EXIT_INVALID, AiogenError, report_internal
 
 
@@ -40,15 +42,16 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"aiogen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules(only):
-        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP,
+                                 epilog=EXAMPLES.get(module.NAME),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     return parser
 
 
 def report(error: AiogenError) -> None:
-    for problem in (*error.warnings, *error.problems):
-        print(problem.format(), file=sys.stderr)
+    output.problems((*error.warnings, *error.problems))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report(error)
         return error.exit_code
     except KeyboardInterrupt:
-        print("aiogen: interrupted", file=sys.stderr)
+        output.info("interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_INVALID
