@@ -22,13 +22,13 @@ examples:
   aiogen diff examples/fleet.yaml -o rendered                   what `render -o rendered` would change""",
     "rollout": """\
 examples:
-  aiogen rollout check examples/rollover/01-prepare.yaml examples/rollover/02-distribute.yaml --now 2026-10-01
+  aiogen rollout check examples/rollover/01-prepare.yaml examples/rollover/02-distribute.yaml --now 2026-12-08
   aiogen rollout check --base origin/main fleet/fleet.yaml      CI: the spec at the base revision → now
-  aiogen rollout plan examples/rollover/02-distribute.yaml --now 2026-11-01
+  aiogen rollout plan examples/rollover/02-distribute.yaml --now 2026-12-10
   aiogen rollout advance fleet/fleet.yaml root-2028 --dry-run""",
     "rollout check": """\
 examples:
-  aiogen rollout check examples/rollover/01-prepare.yaml examples/rollover/02-distribute.yaml --now 2026-10-01
+  aiogen rollout check examples/rollover/01-prepare.yaml examples/rollover/02-distribute.yaml --now 2026-12-08
   aiogen rollout check --base origin/main fleet/fleet.yaml --format json""",
     "rollout advance": """\
 examples:
@@ -36,7 +36,7 @@ examples:
   aiogen rollout advance fleet/fleet.yaml root-2028             edit the spec in place""",
     "rollout plan": """\
 examples:
-  aiogen rollout plan examples/rollover/02-distribute.yaml --now 2026-11-01
+  aiogen rollout plan examples/rollover/02-distribute.yaml --now 2026-12-10
   aiogen rollout plan examples/rollover/02-distribute.yaml --format json""",
     "simulate": """\
 examples:
