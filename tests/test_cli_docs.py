@@ -22,7 +22,7 @@ def test_readme_starts_with_the_two_commands_then_the_quickstart() -> None:
                                "examples/")
     assert block[1].startswith("bash .ci/run")
     links = re.findall(r"\(docs/([a-z-]+\.md)\)|`docs/([a-z-]+\.md)`", text)
-    assert [a or b for a, b in links][0] == "quickstart.md"
+    assert next(a or b for a, b in links) == "quickstart.md"
     assert text.index("docs/quickstart.md") < text.index("## Development")
 
 
@@ -42,7 +42,7 @@ def test_the_quickstart_covers_the_journey() -> None:
     text = QUICKSTART.read_text()
     assert "source <(aiogen completion bash)" in text
     order = ["az iot ops init", "--user-trust", "kubectl apply -k clusters/cluster-1/prerequisites",
-             "az iot ops create", "--trust-settings", "kubectl apply -k clusters/cluster-1/broker"]
+             "az iot ops create", "aio-trust-settings.txt", "kubectl apply -k clusters/cluster-1/broker"]
     install = text[text.index("## 6."):]
     positions = [install.index(step) for step in order]
     assert positions == sorted(positions)
