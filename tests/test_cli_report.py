@@ -65,3 +65,28 @@ def test_simulate_progress_reaches_a_log() -> None:
     last = run.err.splitlines()[-1]
     assert last.startswith("aiogen: simulate: checks: ") and last.endswith(" (100%)")
     assert "\r" not in run.err
+
+
+def test_progress_on_a_terminal_is_one_line_redrawn() -> None:
+    import os
+    import pty
+    import select
+
+    main, secondary = pty.openpty()
+    terminal = os.fdopen(secondary, "w", encoding="utf-8")
+    try:
+        with contextlib.redirect_stderr(terminal):
+            progress = Progress("simulate: checks")
+            for done in range(1, 51):
+                progress(done, 50)
+            progress.finish()
+            terminal.flush()
+        shown = b""
+        while select.select([main], [], [], 1.0)[0]:  # everything written, however the pty hands it over
+            shown += os.read(main, 4096)
+            if shown.endswith(b"\033[K"):
+                break
+    finally:
+        terminal.close()
+        os.close(main)
+    assert shown.decode() == "\raiogen: simulate: checks: 25/50\raiogen: simulate: checks: 50/50\r\033[K"

@@ -108,6 +108,7 @@ class Progress:
         self._last_time = time.monotonic()
         self._last_step = 0
         self._drawn = False
+        self._ended = False
 
     def __call__(self, done: int, total: int) -> None:
         if self.terminal:
@@ -118,13 +119,11 @@ class Progress:
             return
         step = done * 100 // total // self.every_percent if total else 0
         now = time.monotonic()
-        if step > self._last_step or now - self._last_time >= self.every_seconds or done == total:
-            if done == total and self._last_step == -1:
-                return
-            self._last_step = -1 if done == total else step
-            self._last_time = now
-            percent = done * 100 // total if total else 100
-            info(f"{self.what}: {done}/{total} ({percent}%)")
+        if self._ended or not (step > self._last_step or now - self._last_time >= self.every_seconds
+                               or done == total):
+            return
+        self._last_step, self._last_time, self._ended = step, now, done == total
+        info(f"{self.what}: {done}/{total} ({done * 100 // total if total else 100}%)")
 
     def finish(self) -> None:
         """Clear the in-place line (terminal only) before the report is printed."""
