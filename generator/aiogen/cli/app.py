@@ -38,6 +38,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="aiogen",
         description="Render the PKI of Azure IoT Operations fleets as code. "
         "Without a subcommand, aiogen runs as a KRM function (ResourceList on stdin).",
+        epilog="start here:\n  aiogen init fleet-repo            a GitOps repository (docs/quickstart.md)\n"
+        "  aiogen COMMAND --help             every command's options and examples",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"aiogen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
