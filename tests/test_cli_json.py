@@ -102,3 +102,8 @@ def test_render_check_json(tmp_path: Path) -> None:
     report = json.loads(stale.out)
     assert report["clean"] is False and str(kustomization.relative_to(out)) in report["changed"]
     assert "-# edited" in report["diff"]
+
+
+def test_json_needs_a_directory_for_render() -> None:
+    run = aiogen("render", LAB, "-o", "-", "--format", "json")
+    assert (run.code, run.out, run.err) == (2, "", "aiogen render: --format json reports on a directory; give -o DIR\n")
