@@ -134,7 +134,7 @@ def has_subcommand(name: str) -> bool:
 
 def test_workflow_commands_parse_with_the_cli() -> None:
     commands = _aiogen_commands()
-    assert [name for name, _ in commands] == ["Rendered tree is up to date", "Rollout is safe"]
+    assert [name for name, _ in commands] == ["Spec is valid", "Rendered tree is up to date", "Rollout is safe"]
     parser = cli.build_parser()
     for _, argv in commands:
         if has_subcommand(argv[0]):  # else: skipped with its reason in the rollout test

@@ -45,7 +45,7 @@ def errors_of(tmp_path: Path, text: str) -> list[str]:
 def test_valid_spec_passes(tmp_path: Path) -> None:
     run = aiogen("validate", write(tmp_path, lab_with()))
     assert run.code == 0, run.err
-    assert "valid: 1 cluster(s)" in run.err
+    assert "valid: 1 cluster(s)" in run.out
 
 
 def test_malformed_yaml(tmp_path: Path) -> None:

@@ -440,7 +440,7 @@ def test_rendering_twice_writes_nothing_the_second_time(tmp_path: Path) -> None:
     assert render(spec, out).code == 0
     inodes = {p: p.stat().st_ino for p in out.rglob("*.yaml")}
     run = render(spec, out)
-    assert run.code == 0 and ": 0 written, 9 unchanged, 0 removed" in run.err
+    assert run.code == 0 and ": 0 written, 9 unchanged, 0 removed" in run.out
     assert {p: p.stat().st_ino for p in out.rglob("*.yaml")} == inodes
 
 

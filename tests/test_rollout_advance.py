@@ -146,7 +146,7 @@ def test_finish_removes_the_rotation_and_the_unused_root(work: Path) -> None:
     spec = work / "04-retire.yaml"
     run = aiogen("rollout", "advance", spec, "root-2028", "--now", "2027-03-20")
     assert run.code == 0, run.err
-    assert ("note: removed spec.roots.contoso-root-2025: nothing names it any more (pki/contoso-root-2025.pem is no "
+    assert ("aiogen: note: removed spec.roots.contoso-root-2025: nothing names it any more (pki/contoso-root-2025.pem is no "
             "longer read; keep it or delete it)") in run.err.splitlines()
     assert f"{spec}: rotation root-2028 is finished (it was in retire)" in run.err.splitlines()
     text = spec.read_text()

@@ -119,7 +119,7 @@ def test_manual_tls_ports_are_named_as_not_checked(tmp_path: Path) -> None:
     run = aiogen("rollout", "check", *pair(tmp_path, fleet, server("distribute"), server("switch")),
                  "--now", "2026-12-15")
     assert run.code == 0, run.err
-    assert ("note: plant-a: listener plant-nodeport:8885 serves a Manual TLS Secret; aiogen cannot see its chain, so "
+    assert ("aiogen: note: plant-a: listener plant-nodeport:8885 serves a Manual TLS Secret; aiogen cannot see its chain, so "
             "make sure it chains to a root every client trusts before and after this change") in run.err.splitlines()
     assert run.out.rstrip().endswith("; listener plant-nodeport:8885 (Manual TLS) not checked")
 

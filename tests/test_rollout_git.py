@@ -49,7 +49,7 @@ def test_a_pull_request_that_skips_distribute(repo: Path) -> None:
     assert run.code == 3
     assert "would not trust AIO's default listener aio-broker:18883 and listener plant-mqtts:8883 after the switch: " \
            "root contoso-root-2028 is not in their bundle yet" in run.err
-    assert run.err.splitlines()[-1].startswith("rollout check: HEAD:fleet/spec.yaml → ")
+    assert run.out.startswith("rollout check: HEAD:fleet/spec.yaml → ")
 
 
 def test_the_base_is_read_with_its_own_pem_files(repo: Path) -> None:

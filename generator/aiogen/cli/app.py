@@ -18,6 +18,8 @@ from types import ModuleType
 
 from aiogen import __version__
 from aiogen.cli import commands
+from aiogen.cli import report as output
+from aiogen.cli.examples import EXAMPLES
 from aiogen.model.problems import EXIT_INVALID, AiogenError, report_internal
 
 
@@ -36,19 +38,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="aiogen",
         description="Render the PKI of Azure IoT Operations fleets as code. "
         "Without a subcommand, aiogen runs as a KRM function (ResourceList on stdin).",
+        epilog="start here:\n  aiogen init fleet-repo            a GitOps repository (docs/quickstart.md)\n"
+        "  aiogen COMMAND --help             every command's options and examples",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"aiogen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules(only):
-        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP,
+                                 epilog=EXAMPLES.get(module.NAME),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     return parser
 
 
 def report(error: AiogenError) -> None:
-    for problem in (*error.warnings, *error.problems):
-        print(problem.format(), file=sys.stderr)
+    output.problems((*error.warnings, *error.problems))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report(error)
         return error.exit_code
     except KeyboardInterrupt:
-        print("aiogen: interrupted", file=sys.stderr)
+        output.info("interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_INVALID

@@ -1,36 +1,63 @@
-"""Arguments and output helpers shared by several subcommands (standard library only)."""
+"""Options shared by several subcommands, each declared once here (standard library only).
+
+    add_spec_argument   SPEC (a path, or - for standard input), once or several times
+    add_output_option   -o/--output DIR (or - for a stream, where the command can write one)
+    add_cluster_option  --cluster NAME, repeatable
+    add_spec_options    --now DATE and --allow-outside-files: how the spec is read
+    add_format_option   --format text|json: how the report is printed on stdout
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 
-from aiogen.model.problems import Problem
+STREAM = "-"  # -o -: a YAML stream on stdout; SPEC -: the spec on standard input
 
 
 def parse_now(text: str) -> datetime:
-    """--now: a date (YYYY-MM-DD) or an ISO timestamp, taken as UTC."""
+    """--now: a date (YYYY-MM-DD) or an ISO timestamp; without a time zone it is UTC."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD) or ISO timestamp") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def add_spec_argument(parser: argparse.ArgumentParser, *, several: bool = False,
+                      help: str = "topology spec (YAML); - reads it from standard input") -> None:
+    parser.add_argument("spec", type=Path, nargs="+" if several else None, metavar="SPEC", help=help)
+
+
+def output_directory(text: str) -> str:
+    """-o DIR: refuse what can never be a directory to write or compare (a usage error, exit 2)."""
+    if not text:
+        raise argparse.ArgumentTypeError("is empty; give a directory (or - where a stream is allowed)")
+    if text != STREAM and os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a directory")
+    return text
+
+
+def add_output_option(parser: argparse.ArgumentParser, *, help: str, stream: bool = False) -> None:
+    parser.add_argument("-o", "--output", required=True, type=output_directory,
+                        metavar="DIR|-" if stream else "DIR", help=help)
+
+
+def add_cluster_option(parser: argparse.ArgumentParser, *, verb: str = "render") -> None:
+    parser.add_argument("--cluster", action="append", metavar="NAME", help=f"{verb} only this cluster (repeatable)")
 
 
 def add_spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--now", type=parse_now, metavar="DATE",
-                        help="the clock for expiry and dwell-time checks (default: now); output never depends on it")
+                        help="the clock for expiry, minDwell and lifetime checks (default: now); "
+                             "a date means 00:00 UTC, a time without a zone is UTC")
     parser.add_argument("--allow-outside-files", action="store_true",
                         help="let PEM paths in the spec point outside the spec's directory")
 
 
-def print_warnings(warnings: tuple[Problem, ...]) -> None:
-    for warning in warnings:
-        print(warning.format(), file=sys.stderr)
-
-
-def add_format_option(parser: argparse.ArgumentParser, *, extra: tuple[str, ...] = ()) -> None:
+def add_format_option(parser: argparse.ArgumentParser, *, extra: tuple[str, ...] = (),
+                      help: str = "text for people (default), json for CI (on stdout, stable keys)") -> None:
     """--format text|json (and any ``extra`` forms): how a command prints its report on stdout."""
-    parser.add_argument("--format", choices=("text", "json", *extra), default="text",
-                        help="text for people (default), json for CI")
+    parser.add_argument("--format", choices=("text", "json", *extra), default="text", help=help)

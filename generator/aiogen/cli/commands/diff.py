@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from aiogen.cli.options import add_spec_options, print_warnings
+from aiogen.cli import report
+from aiogen.cli.options import add_cluster_option, add_output_option, add_spec_argument, add_spec_options
 from aiogen.model.problems import EXIT_OK
 
 NAME = "diff"
@@ -18,10 +19,9 @@ HELP = "show, as a unified diff, what `render -o DIR` would change in DIR (write
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path, help="topology spec (YAML)")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR",
-                        help="the rendered tree to compare with (as given to `aiogen render -o`)")
-    parser.add_argument("--cluster", action="append", metavar="NAME", help="compare only this cluster (repeatable)")
+    add_spec_argument(parser)
+    add_output_option(parser, help="the rendered tree to compare with (as given to `aiogen render -o`)")
+    add_cluster_option(parser, verb="compare")
     add_spec_options(parser)
 
 
@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
 
     plan, rendered = render_spec(args.spec, clusters=args.cluster, now=args.now,
                                  allow_outside_files=args.allow_outside_files)
-    print_warnings(plan.warnings)
+    report.problems(plan.warnings)
     out_dir = Path(args.output)
     drift = compare(layout.tree(rendered), out_dir, [c.name for c in rendered] if args.cluster else None)
     sys.stdout.write(drift.diff)
-    print(f"aiogen: {out_dir}: {drift.summary()}", file=sys.stderr)
+    report.info(f"{out_dir}: {drift.summary()}")
     return EXIT_OK

@@ -9,30 +9,45 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from aiogen.cli.options import add_spec_options, print_warnings
-from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from aiogen.cli import report
+from aiogen.cli.options import (
+    STREAM,
+    add_cluster_option,
+    add_format_option,
+    add_output_option,
+    add_spec_argument,
+    add_spec_options,
+)
+from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, AiogenError, Problem
+
+if TYPE_CHECKING:
+    from aiogen.output.drift import Drift
+    from aiogen.output.tree import WriteResult
 
 NAME = "render"
 HELP = "render manifests: one directory per cluster (-o DIR) or one YAML stream (-o -)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path, help="topology spec (YAML)")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR|-",
-                        help="output directory (one subdirectory per cluster), or - for a YAML stream on stdout")
-    parser.add_argument("--cluster", action="append", metavar="NAME", help="render only this cluster (repeatable)")
+    add_spec_argument(parser)
+    add_output_option(parser, stream=True,
+                      help="output directory (one subdirectory per cluster), or - for a YAML stream on stdout")
+    add_cluster_option(parser)
     parser.add_argument("--check", action="store_true",
                         help="write nothing; print the diff and exit 3 when DIR differs from what the spec renders")
     add_spec_options(parser)
+    add_format_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.check and args.output == "-":
-        print("aiogen render: --check compares with a directory; give -o DIR", file=sys.stderr)
-        return EXIT_USAGE
-    if args.output == "-":
+    if args.output == STREAM and (args.check or args.format == "json"):
+        what = "--check compares with a directory" if args.check else "--format json reports on a directory"
+        raise AiogenError((Problem(f"aiogen render: {what}; give -o DIR"),), exit_code=EXIT_USAGE)
+    if args.output == STREAM:
         return _stream(args)
     return _tree(args)
 
@@ -45,7 +60,7 @@ def _stream(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
     clusters = [c.name for c in select(plan, args.cluster)]
-    print_warnings(plan.warnings)
+    report.problems(plan.warnings)
     for cluster in iter_render(plan, clusters):  # written as rendered: memory stays one cluster deep
         sys.stdout.write(stream_output.stream([cluster]))
     return EXIT_OK
@@ -59,22 +74,53 @@ def _tree(args: argparse.Namespace) -> int:
 
     plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
     clusters = [c.name for c in select(plan, args.cluster)]
-    print_warnings(plan.warnings)
+    report.problems(plan.warnings)
     out_dir = Path(args.output)
     files = layout.tree(iter_render(plan, clusters))
     scope = clusters if args.cluster else None  # whole spec: removed clusters are stale
     if args.check:
         from aiogen.output.drift import compare
 
-        drift = compare(files, out_dir, scope)
-        sys.stdout.write(drift.diff)
-        if drift.clean:
-            print(f"aiogen: {out_dir} is up to date with {args.spec}", file=sys.stderr)
-            return EXIT_OK
-        print(f"aiogen: {out_dir} is stale: {drift.summary()}; "
-              f"run `aiogen render {args.spec} -o {out_dir}` and commit the result", file=sys.stderr)
-        return EXIT_CHECK_FAILED
+        return _check(args, compare(files, out_dir, scope), out_dir)
     result = tree_writer.write_tree(files, out_dir, scope=scope)
-    print(f"aiogen: {len(clusters)} cluster(s) in {out_dir}: {len(result.written)} written, "
-          f"{len(result.unchanged)} unchanged, {len(result.removed)} removed", file=sys.stderr)
+    if args.format == "json":
+        report.out_json(_written_json(result, clusters, out_dir))
+    else:
+        report.out(f"{len(clusters)} cluster(s) in {out_dir}: {len(result.written)} written, "
+                   f"{len(result.unchanged)} unchanged, {len(result.removed)} removed")
     return EXIT_OK
+
+
+def _check(args: argparse.Namespace, drift: Drift, out_dir: Path) -> int:
+    if args.format == "json":
+        report.out_json({"output": str(out_dir), "clean": drift.clean, "changed": list(drift.changed),
+                         "missing": list(drift.missing), "stale": list(drift.stale),
+                         "foreign": list(drift.foreign), "ownedListOutdated": drift.owned_list_outdated,
+                         "summary": drift.summary(), "diff": drift.diff})
+    else:
+        sys.stdout.write(drift.diff)
+    if drift.clean:
+        report.info(f"{out_dir} is up to date with {args.spec}")
+        return EXIT_OK
+    report.info(f"{out_dir} is stale: {drift.summary()}; "
+                f"run `aiogen render {args.spec} -o {out_dir}` and commit the result")
+    return EXIT_CHECK_FAILED
+
+
+def _written_json(result: WriteResult, clusters: Sequence[str], out_dir: Path) -> dict[str, Any]:
+    """written/unchanged/removed per cluster (the first directory of each path)."""
+    per: dict[str, dict[str, list[str]]] = {}
+
+    def bucket(path: str) -> dict[str, list[str]]:
+        cluster = path.split("/", 1)[0] if "/" in path else ""
+        return per.setdefault(cluster, {"written": [], "unchanged": [], "removed": []})
+
+    for name in clusters:
+        bucket(f"{name}/")
+    for key, paths in (("written", result.written), ("unchanged", result.unchanged), ("removed", result.removed)):
+        for path in paths:
+            bucket(path)[key].append(path)
+    return {"output": str(out_dir),
+            "clusters": [{"name": name, **lists} for name, lists in per.items() if name],
+            "counts": {"clusters": len(clusters), "written": len(result.written),
+                       "unchanged": len(result.unchanged), "removed": len(result.removed)}}

@@ -4,6 +4,10 @@
   aiogen rollout check --base REV SPEC [--now DATE]       OLD_SPEC is SPEC as it was at git revision REV
   aiogen rollout advance SPEC ROTATION [--now DATE] [--dry-run]
   aiogen rollout plan SPEC [--now DATE]
+
+`check` and `plan` print their report on stdout (text or ``--format json``) whatever the verdict;
+the problems (each broken pair, each hold) go to stderr. `advance` prints what it did on stderr:
+with --dry-run its stdout is the edited spec.
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aiogen.cli.options import parse_now, print_warnings
+from aiogen.cli import report as output
+from aiogen.cli.examples import EXAMPLES
+from aiogen.cli.options import add_format_option, add_spec_argument, add_spec_options
 from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, AiogenError, Problem
 
 if TYPE_CHECKING:
+    from aiogen.model.plan import Plan
     from aiogen.rollout.report import RolloutReport
     from aiogen.rollout.schedule import Step
 
@@ -27,23 +34,31 @@ NAME = "rollout"
 HELP = "zero-downtime rollovers: check a step (check), take the next one (advance), list what is left (plan)"
 
 
+def _action(actions: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = actions.add_parser(
+        name, help=help, description=description, epilog=EXAMPLES[f"rollout {name}"],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="rollout_action", metavar="ACTION", required=True)
 
-    check = actions.add_parser(
-        "check", help="prove that replacing the deployed spec by the proposed one breaks no client",
-        description="Compare the deployed spec (OLD_SPEC, or SPEC at --base REV) with the proposed one and prove, "
+    check = _action(
+        actions, "check", "prove that replacing the deployed spec by the proposed one breaks no client",
+        "Compare the deployed spec (OLD_SPEC, or SPEC at --base REV) with the proposed one and prove, "
         "for every server and client population, that every chain a server may present while the change "
         "lands is trusted before and after it. Exit 0 when safe, 3 when not (each broken pair is named).")
     check.add_argument("old", nargs="?", type=Path, metavar="OLD_SPEC", help="the spec deployed now")
     check.add_argument("new", type=Path, metavar="NEW_SPEC", help="the spec proposed")
     check.add_argument("--base", metavar="REV", help="take OLD_SPEC from this git revision (same path as NEW_SPEC)")
     add_spec_options(check)
+    add_format_option(check)
     check.set_defaults(rollout_run=_check)
 
-    advance = actions.add_parser(
-        "advance", help="move a rotation one phase forward in the spec (after retire: finish it)",
-        description="Move ROTATION one phase forward in SPEC and record today's date (or --now) in `started`; "
+    advance = _action(
+        actions, "advance", "move a rotation one phase forward in the spec (after retire: finish it)",
+        "Move ROTATION one phase forward in SPEC and record today's date (or --now) in `started`; "
         "after retire, finish it (pki.next becomes pki). Refuses while minDwell or the leaf lifetime rule "
         "is not met, or when `rollout check` would not pass. Comments and layout are kept.")
     advance.add_argument("spec", type=Path, metavar="SPEC", help="topology spec (YAML), edited in place")
@@ -52,20 +67,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_spec_options(advance)
     advance.set_defaults(rollout_run=_advance)
 
-    plan = actions.add_parser(
-        "plan", help="the steps each rotation has left and the earliest date for each",
-        description="List, for every rotation in SPEC, the remaining steps and the earliest date each may be "
+    plan = _action(
+        actions, "plan", "the steps each rotation has left and the earliest date for each",
+        "List, for every rotation in SPEC, the remaining steps and the earliest date each may be "
         "taken, from the spec's dates, minDwell and certificate lifetimes.")
-    plan.add_argument("spec", type=Path, metavar="SPEC", help="topology spec (YAML)")
+    add_spec_argument(plan)
     add_spec_options(plan)
+    add_format_option(plan)
     plan.set_defaults(rollout_run=_plan)
-
-
-def add_spec_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--now", type=parse_now, metavar="DATE",
-                        help="the clock for minDwell and certificate lifetimes (default: now); a date means 00:00 UTC")
-    parser.add_argument("--allow-outside-files", action="store_true",
-                        help="let PEM paths in the spec point outside the spec's directory")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,20 +113,15 @@ def _check(args: argparse.Namespace) -> int:
     else:
         old_plan = load_plan(args.old, now=now, allow_outside_files=args.allow_outside_files)
         old_name = str(args.old)
-    print_warnings(new_plan.warnings)
+    output.problems(new_plan.warnings)
     report = rollout_check.check(old_plan, new_plan, now, deployed_name=old_name, proposed_name=str(args.new))
-    return _print_report(report)
+    return _print_report(report, args.format)
 
 
-def _print_report(report: RolloutReport) -> int:
+def _verdict(report: RolloutReport) -> str:
     when = report.now.date().isoformat()
-    for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
     if report.safe:
-        print(f"rollout check: {report.deployed} → {report.proposed} is safe on {when}")
-        for line in report.summary:
-            print(f"  {line}")
-        return EXIT_OK
+        return f"rollout check: {report.deployed} → {report.proposed} is safe on {when}"
     pairs = len(report.breaks)
     clusters = len({b.cluster for b in report.breaks})
     what = []
@@ -125,9 +129,28 @@ def _print_report(report: RolloutReport) -> int:
         what.append(f"{pairs} (server, client population) pair(s) on {clusters} cluster(s) would lose trust")
     if report.holds:
         what.append(f"{len(report.holds)} other reason(s) to wait or fix the spec")
-    raise AiogenError((*report.problems(), Problem(
-        f"rollout check: {report.deployed} → {report.proposed} is NOT safe on {when}: {'; '.join(what)}")),
-        exit_code=EXIT_CHECK_FAILED)
+    return f"rollout check: {report.deployed} → {report.proposed} is NOT safe on {when}: {'; '.join(what)}"
+
+
+def _print_report(report: RolloutReport, format: str) -> int:
+    """The verdict and summary on stdout (text or JSON); each break and hold on stderr."""
+    for note in report.notes:
+        output.note(note)
+    output.problems(report.problems())
+    if format == "json":
+        output.out_json({
+            "deployed": report.deployed, "proposed": report.proposed, "date": report.now.date().isoformat(),
+            "verdict": "safe" if report.safe else "unsafe", "safe": report.safe,
+            "breaks": [{"cluster": b.cluster, "server": b.server, "population": b.population, "root": b.root,
+                        "subject": b.subject, "target": b.target, "when": b.when, "why": b.why, "hint": b.hint,
+                        "message": b.message} for b in report.breaks],
+            "holds": [{"subject": h.subject, "message": h.message, "hint": h.hint} for h in report.holds],
+            "summary": list(report.summary), "notes": list(report.notes)})
+    else:
+        output.out(_verdict(report))
+        for line in report.summary if report.safe else ():
+            output.out(f"  {line}")
+    return EXIT_OK if report.safe else EXIT_CHECK_FAILED
 
 
 # ---------------------------------------------------------------- advance
@@ -138,13 +161,13 @@ def _advance(args: argparse.Namespace) -> int:
 
     now = _now(args)
     result = advance(args.spec, args.rotation, now, allow_outside_files=args.allow_outside_files)
-    print_warnings(result.plan.warnings)
+    output.problems(result.plan.warnings)
     if args.dry_run:
         sys.stdout.write(result.text)
     else:
         _replace(args.spec, result.text)
     for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+        output.note(note)
     verb = "would move" if args.dry_run else "moved"
     if result.new_phase == "finish":
         done = f"rotation {result.rotation} {'would be' if args.dry_run else 'is'} finished (it was in retire)"
@@ -177,22 +200,43 @@ def _replace(path: Path, text: str) -> None:
 
 def _plan(args: argparse.Namespace) -> int:
     from aiogen.pipeline import load_plan
-    from aiogen.rollout import schedule
 
     now = _now(args)
     plan = load_plan(args.spec, now=now, allow_outside_files=args.allow_outside_files)
-    print_warnings(plan.warnings)
-    if not plan.rotations:
-        print(f"{args.spec}: no rotation in progress")
+    output.problems(plan.warnings)
+    name = "<stdin>" if str(args.spec) == "-" else str(args.spec)
+    if args.format == "json":
+        output.out_json({"spec": name, "now": now.isoformat(), "rotations": _rotations_json(plan, now)})
         return EXIT_OK
+    if not plan.rotations:
+        output.out(f"{name}: no rotation in progress")
+        return EXIT_OK
+    from aiogen.rollout import schedule
+
     for rotation in plan.rotations:
         moves = f"{rotation.from_} → {rotation.to}" if rotation.from_ and rotation.to else "new intermediates"
         began = rotation.started_at(rotation.phase)
-        print(f"rotation {rotation.name} ({rotation.kind} {moves} on {', '.join(rotation.clusters)}): "
-              f"in {rotation.phase} since {began.isoformat() if began else '?'}")
+        output.out(f"rotation {rotation.name} ({rotation.kind} {moves} on {', '.join(rotation.clusters)}): "
+                   f"in {rotation.phase} since {began.isoformat() if began else '?'}")
         for step in schedule.remaining_steps(plan, rotation):
-            print(f"  {_step_line(step, now)}")
+            output.out(f"  {_step_line(step, now)}")
     return EXIT_OK
+
+
+def _rotations_json(plan: Plan, now: datetime) -> list[dict[str, Any]]:
+    from aiogen.rollout import schedule
+
+    rotations: list[dict[str, Any]] = []
+    for rotation in plan.rotations:
+        began = rotation.started_at(rotation.phase)
+        steps = [{"phase": step.phase, "earliest": step.earliest.isoformat() if step.earliest else None,
+                  "ready": step.ready.isoformat() if step.ready else None,
+                  "status": "unknown" if step.ready is None else "ready" if now >= step.ready else "waiting",
+                  "because": step.because} for step in schedule.remaining_steps(plan, rotation)]
+        rotations.append({"name": rotation.name, "kind": rotation.kind, "from": rotation.from_, "to": rotation.to,
+                          "clusters": list(rotation.clusters), "phase": rotation.phase,
+                          "since": began.isoformat() if began else None, "steps": steps})
+    return rotations
 
 
 def _step_line(step: Step, now: datetime) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from aiogen.cli.options import add_spec_options, print_warnings
+from aiogen.cli import report as output
+from aiogen.cli.options import add_format_option, add_spec_argument, add_spec_options
 from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK
 
 NAME = "simulate"
@@ -16,9 +16,11 @@ HELP = ("build a throwaway PKI from the spec and check every client population a
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path, nargs="+",
-                        help="topology spec (YAML); several specs are commits of one rollout, in order")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    add_spec_argument(parser, several=True,
+                      help="topology spec (YAML); several specs are commits of one rollout, in order")
+    add_format_option(parser)
+    parser.add_argument("--json", action="store_const", dest="format", const="json",
+                        help="the same as --format json")
     parser.add_argument("--export", type=Path, metavar="DIR",
                         help="write each check's material (server chain and key, client trust, client "
                              "certificate and key) as PEM files under DIR, with DIR/manifest.json")
@@ -32,26 +34,19 @@ def run(args: argparse.Namespace) -> int:
     from aiogen.simulate.export import write_export
     from aiogen.simulate.report import format_table, summary, to_json
 
-    progress = _progress if sys.stderr.isatty() else None
+    progress = output.Progress("simulate: checks")
     report, warnings = simulate_specs(list(args.spec), now=args.now, allow_outside_files=args.allow_outside_files,
                                       workers=args.workers, progress=progress)
-    if progress is not None:
-        sys.stderr.write("\r\033[K")
-    print_warnings(warnings)
+    progress.finish()
+    output.problems(warnings)
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        output.note(note)
     if args.export is not None:
         count = write_export(report, args.export)
-        print(f"aiogen: {count} files in {args.export}", file=sys.stderr)
-    if args.json:
-        sys.stdout.write(json.dumps(to_json(report), indent=2) + "\n")
-        print(summary(report), file=sys.stderr)
+        output.info(f"{count} files in {args.export}")
+    if args.format == "json":
+        output.out_json(to_json(report))
+        output.info(summary(report))
     else:
         sys.stdout.write(format_table(report, failures_only=args.failures))
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
-
-
-def _progress(done: int, total: int) -> None:
-    if done == total or done % 25 == 0:
-        sys.stderr.write(f"\raiogen simulate: {done}/{total} checks")
-        sys.stderr.flush()

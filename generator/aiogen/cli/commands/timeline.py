@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
-from aiogen.cli.options import add_spec_options, print_warnings
+from aiogen.cli import report
+from aiogen.cli.options import add_format_option, add_spec_argument, add_spec_options
 from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK
 
 NAME = "timeline"
@@ -26,11 +25,11 @@ def _years(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", type=Path, help="topology spec (YAML)")
+    add_spec_argument(parser)
     parser.add_argument("--years", type=_years, default=5, metavar="N", help="how far ahead to look (default: 5)")
-    parser.add_argument("--format", choices=("table", "mermaid", "markdown", "json"), default="table",
-                        help="table (default); mermaid: a gantt chart; markdown: the table and a ```mermaid "
-                             "block, for a README or pull request (GitHub renders it); json")
+    add_format_option(parser, extra=("table", "mermaid", "markdown"),
+                      help="text (or table, the default); mermaid: a gantt chart; markdown: the table and a "
+                           "```mermaid block, for a README or pull request (GitHub renders it); json")
     parser.add_argument("--check", action="store_true", help="exit 3 when anything is flagged as an error")
     add_spec_options(parser)
 
@@ -41,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from aiogen.rollout import timeline
 
     plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
-    print_warnings(plan.warnings)
+    report.problems(plan.warnings)
     result = timeline.build(plan, start=args.now or now_utc(), years=args.years)
     if args.format == "json":
-        sys.stdout.write(json.dumps(timeline.to_json(result), indent=2) + "\n")
+        report.out_json(timeline.to_json(result))
     elif args.format == "mermaid":
         sys.stdout.write(timeline.format_mermaid(result))
     elif args.format == "markdown":
