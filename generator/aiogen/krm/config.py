@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogen.krm.source import config_document, mapping
 from aiogen.model.problems import AiogenError
+from aiogen.yamlio.document import shown
 
 if TYPE_CHECKING:
     from aiogen.yamlio.document import Document
@@ -200,6 +201,18 @@ def topology_file(request: Request) -> Path:
     allowOutsideFiles, as kustomize keeps a kustomization's files under its root by default."""
     assert request.topology_path is not None
     doc, at, display = request.doc, (request.settings_at, "topology"), request.topology_display
+    allow = f"or set {request.settings_at}.allowOutsideFiles: true"
+    if not request.allow_outside_files:
+        if os.path.isabs(display):
+            raise AiogenError((doc.problem(at, f"{shown(display)} is an absolute path", hint=(
+                f"write it relative to {doc.base_dir}, the directory holding the config, {allow}")),))
+        try:
+            inside = request.topology_path.resolve().is_relative_to(doc.base_dir.resolve())
+        except (OSError, ValueError):
+            raise AiogenError((doc.problem(at, f"{shown(display)} is not a usable file name"),)) from None
+        if not inside:
+            raise AiogenError((doc.problem(at, f"{shown(display)} is outside {doc.base_dir}, the directory "
+                                               "holding the config", hint=f"keep the spec under it, {allow}"),))
     if not request.topology_path.is_file():
         what = "is not a file" if request.topology_path.exists() else "does not exist"
         raise AiogenError((doc.problem(

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from aiogen.krm import resourcelist
 from aiogen.krm.config import request_for
 from aiogen.krm.process import render_request
-from aiogen.krm.resourcelist import MAX_INPUT_BYTES, UnreadableValue, loader
+from aiogen.krm.resourcelist import UnreadableValue, loader
 from aiogen.krm.source import kustomization, read_small
 from aiogen.model.problems import EXIT_INVALID, EXIT_OK, EXIT_USAGE, AiogenError, Location, Problem
 
@@ -32,10 +33,11 @@ def legacy_plugin(argv: Sequence[str]) -> int:
         print("aiogen: the exec plugin takes no arguments (remove argsOneLiner/argsFromFile); "
               "put settings in the config object", file=sys.stderr)
         return EXIT_INVALID
-    stdin = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    limit = resourcelist.MAX_INPUT_BYTES
+    stdin = b"" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer.read(limit + 1)
     try:
-        if len(stdin) > MAX_INPUT_BYTES:
-            raise AiogenError.single(f"the resources on stdin are over {MAX_INPUT_BYTES} bytes",
+        if len(stdin) > limit:
+            raise AiogenError.single(f"the resources on stdin are over {limit} bytes",
                                      location=Location("<stdin>"), hint="docs/kustomize.md lists the input limits")
         config = _read_legacy_config(Path(argv[0]))
         base_dir = Path(root)

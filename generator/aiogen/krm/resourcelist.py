@@ -10,8 +10,10 @@ their composed nodes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,10 +25,12 @@ if TYPE_CHECKING:
 
 RESOURCE_LIST_VERSIONS = ("config.kubernetes.io/v1", "config.kubernetes.io/v1beta1", "config.kubernetes.io/v1alpha1")
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
-# Input limits, measured in docs/kustomize.md: a kpt package or a kustomize transformer input of
-# thousands of resources is far inside both; at both limits a run stays within seconds and ~1 GB.
+# Input limits (docs/kustomize.md, "Input limits", has the measurements): a kpt package or a
+# kustomize transformer's input of a few thousand resources, or a bundle of large CRDs, is far
+# inside them; at any of them reading costs a few seconds and a few hundred MB at most.
 MAX_INPUT_BYTES = 32 * 1024 * 1024
-MAX_ITEMS = 20_000
+MAX_ITEMS = 10_000
+MAX_VALUES = 500_000  # scalars and collections, mapping keys not counted
 STDIN = "<stdin>"
 
 
@@ -77,8 +81,6 @@ class ResourceList:
 
 def read_resource_list(raw: bytes) -> ResourceList:
     """Parse the bytes on stdin; an `AiogenError` locates whatever is wrong."""
-    import yaml
-
     where = Location(STDIN)
     if len(raw) > MAX_INPUT_BYTES:
         raise AiogenError.single(f"the ResourceList on stdin is over {MAX_INPUT_BYTES} bytes", location=where,
@@ -90,7 +92,60 @@ def read_resource_list(raw: bytes) -> ResourceList:
     if not text.strip():
         raise AiogenError.single("expected a ResourceList on stdin, got nothing", location=where,
                                  hint="aiogen with no subcommand is a KRM function; see aiogen --help")
-    root = _compose(text)
+    with _gc_paused():  # composing allocates many small objects; collections would make it superlinear
+        _check_size(text)
+        root = _compose(text)
+        return _envelope(root)
+
+
+def _check_size(text: str) -> None:
+    """Count items and values in one pass over libyaml's events, stopping at the first over a limit,
+    before anything is composed: a ResourceList of 100,000 items fails in a fraction of a second.
+    A YAML error stops the count; composing reports it."""
+    import yaml
+
+    events = loader()(text)
+    stack: list[list[Any]] = []  # per open collection: [is a mapping, expecting a key, key]
+    items = nodes = 0
+    try:
+        while (event := events.get_event()) is not None:
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            frame = stack[-1] if stack else None
+            if frame is not None and frame[0] and frame[1]:  # a mapping key
+                frame[1], frame[2] = False, getattr(event, "value", None)
+                if not isinstance(event, yaml.CollectionStartEvent):
+                    continue
+            elif frame is not None and frame[0]:
+                frame[1] = True
+            nodes += 1
+            if len(stack) == 2 and stack[0][2] == "items" and not stack[1][0]:
+                items += 1
+                if items > MAX_ITEMS:
+                    raise _too_large(f"the ResourceList holds more than {MAX_ITEMS} items", event)
+            if nodes > MAX_VALUES:
+                raise _too_large(f"the ResourceList holds more than {MAX_VALUES} values", event)
+            if isinstance(event, yaml.CollectionStartEvent):
+                stack.append([isinstance(event, yaml.MappingStartEvent), True, None])
+    except yaml.YAMLError:
+        return
+    finally:
+        events.dispose()
+
+
+def _too_large(message: str, event: Any) -> AiogenError:
+    mark = event.start_mark
+    return AiogenError.single(message, location=Location(STDIN, mark.line + 1, mark.column + 1),
+                              hint="docs/kustomize.md lists the input limits")
+
+
+def _envelope(root: yaml.Node | None) -> ResourceList:
+    import yaml
+
+    where = Location(STDIN)
     if not isinstance(root, yaml.MappingNode):
         raise AiogenError.single("expected a ResourceList on stdin, not a YAML "
                                  f"{'list' if isinstance(root, yaml.SequenceNode) else 'scalar'}", location=where)
@@ -111,6 +166,17 @@ def read_resource_list(raw: bytes) -> ResourceList:
         raise AiogenError.single("must be a mapping (a Topology or a RenderConfig)", path="functionConfig",
                                  location=node_location(fields["functionConfig"]))
     return ResourceList(items, config)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -136,10 +202,6 @@ def _items(items_node: yaml.Node | None) -> list[Item]:
         return []
     if not isinstance(items_node, yaml.SequenceNode):
         raise AiogenError.single("must be a list", path="items", location=node_location(items_node))
-    if len(items_node.value) > MAX_ITEMS:
-        raise AiogenError.single(f"the ResourceList holds {len(items_node.value)} items; aiogen reads at most "
-                                 f"{MAX_ITEMS}", path="items", location=node_location(items_node),
-                                 hint="docs/kustomize.md lists the input limits")
     return [_item(node, number) for number, node in enumerate(items_node.value)]
 
 
@@ -175,6 +237,8 @@ def _scalar(node: yaml.Node | None) -> Any:
 
     if not isinstance(node, yaml.ScalarNode):
         return None
+    if node.tag == "tag:yaml.org,2002:str":  # most values: nothing to construct
+        return node.value
     try:
         return construct(node)
     except AiogenError:
@@ -229,7 +293,7 @@ def loader() -> Any:
             try:
                 return construct_value(self, node)
             except (ValueError, OverflowError) as error:
-                reason = f"more than {len(node.value) - 1} digits" if what == "an integer" else str(error)
+                reason = f"too many digits ({len(node.value)})" if what == "an integer" else str(error)
                 raise UnreadableValue(f"cannot read {shown(node.value)} as {what}: {reason}", node) from None
 
         Loader.add_constructor(tag, construct_guarded)
@@ -248,7 +312,8 @@ def write_resource_list(resource_list: ResourceList) -> str:
     from aiogen.yamlio import write as yaml_write
 
     parts = ["apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:"]
-    parts.extend(_as_item(item.document()) for item in resource_list.items)
+    with _gc_paused():
+        parts.extend(_as_item(item.document()) for item in resource_list.items)
     if len(parts) == 1:
         parts[0] += " []"
     text = "\n".join(parts) + "\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiogen.krm.resourcelist import PATH_ANNOTATIONS, UnreadableValue, loader
+from aiogen.model.problems import AiogenError
 
 if TYPE_CHECKING:
     from aiogen.krm.config import Ref
@@ -82,7 +83,15 @@ def kustomization(directory: Path) -> list[Path]:
 
 
 def _function_entries(kustomization: Path) -> Iterator[str]:
-    data = load_small(kustomization)
+    """The kustomization's generators and transformers, read by the spec parser (YAML 1.2 core:
+    an odd value elsewhere in the file, such as ``2025-02-30``, stays a string)."""
+    from aiogen.yamlio.parse import parse_yaml
+
+    text = read_small(kustomization)
+    try:
+        data = parse_yaml(text, source=str(kustomization), base_dir=kustomization.parent).data if text else None
+    except AiogenError:
+        return
     if not isinstance(data, Mapping):
         return
     for key in ("generators", "transformers"):
