@@ -53,7 +53,7 @@ def _package(tmp_path: Path) -> Path:
     package.mkdir()
     shutil.copy(PACKAGE / "Kptfile", package / "Kptfile")
     config = yaml.safe_load((PACKAGE / "aiogen.yaml").read_text())
-    config["spec"] = {"topology": "../fleet.yaml", "clusters": ["plant-munich"]}
+    config["spec"] = {"topology": "../fleet.yaml", "clusters": ["plant-munich"], "allowOutsideFiles": True}
     (package / "aiogen.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return package
 

@@ -110,7 +110,8 @@ def strip_paths(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_render_config_form(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(EXAMPLES / "kustomize" / "render-config")
-    result = call(monkeypatch, capsys, kustomize_input(render_config("../../fleet.yaml", ["plant-berlin"])))
+    result = call(monkeypatch, capsys, kustomize_input(render_config("../../fleet.yaml", ["plant-berlin"],
+                                                                       allowOutsideFiles=True)))
     assert result.code == 0, result.err
     assert strip_paths(result.items) == stream(str(EXAMPLES / "fleet.yaml"), "--cluster", "plant-berlin")
     assert result.results == []
@@ -286,7 +287,7 @@ def test_kpt_render_package_path_is_the_base_directory(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """kpt fn render runs functions in its own cwd but names the package in an annotation."""
     package = EXAMPLES / "kustomize" / "kpt"
-    config = render_config("../../lab.yaml")
+    config = render_config("../../lab.yaml", allowOutsideFiles=True)
     config["metadata"]["annotations"]["internal.config.kubernetes.io/package-path"] = str(package)
     monkeypatch.chdir(tmp_path)
     result = call(monkeypatch, capsys, resource_list(config))
@@ -373,7 +374,7 @@ def _legacy_config(tmp_path: Path, config: dict[str, Any]) -> Path:
 
 def test_legacy_plugin_generator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                  capsys: pytest.CaptureFixture[str]) -> None:
-    config = render_config("../../fleet.yaml", ["plant-berlin"])
+    config = render_config("../../fleet.yaml", ["plant-berlin"], allowOutsideFiles=True)
     del config["metadata"]["annotations"]
     monkeypatch.setenv("KUSTOMIZE_PLUGIN_CONFIG_ROOT", str(EXAMPLES / "kustomize" / "legacy"))
     result = call(monkeypatch, capsys, b"", [str(_legacy_config(tmp_path, config))])
