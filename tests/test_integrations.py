@@ -46,7 +46,7 @@ def gitops_repo(tmp_path: Path) -> Path:
 
 
 def make_stale(repo: Path) -> None:
-    listener = repo / "clusters/plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
+    listener = repo / "clusters/plant-berlin/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
     listener.write_text(listener.read_text().replace("LoadBalancer", "NodePort"))
 
 
@@ -84,7 +84,7 @@ def test_pre_commit_hooks_run(hook_id: str, tmp_path: Path) -> None:
     else:  # re-rendered: pre-commit sees the modified file and fails the commit for review
         assert stale.returncode == 0
         assert "serviceType: LoadBalancer" in (
-            repo / "clusters/plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml").read_text()
+            repo / "clusters/plant-berlin/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml").read_text()
 
 
 # ---------------------------------------------------------------- GitHub Actions
