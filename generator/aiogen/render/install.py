@@ -44,7 +44,13 @@ def install_guide(plan: Plan, c: Cluster) -> str:
 
 
 def _sh(*lines: str) -> str:
-    body = " \\\n     ".join(lines)
+    """One shell command in a fenced block, its lines continued with backslashes."""
+    return _block(lines)
+
+
+def _block(*commands: tuple[str, ...]) -> str:
+    """Shell commands, one after the other, in one fenced block (indented under the list item)."""
+    body = "\n   ".join(" \\\n     ".join(lines) for lines in commands)
     return f"\n   ```sh\n   {body}\n   ```"
 
 
@@ -54,10 +60,14 @@ def _prepare() -> str:
 
 def _cert_manager(c: Cluster) -> str:
     return (
-        "Install cert-manager, and trust-manager with its trust namespace set to "
-        f"`{c.namespaces.trust}` (the namespace the Bundle sources in `prerequisites/` live in):"
-        + _sh("helm upgrade trust-manager jetstack/trust-manager --install --namespace cert-manager",
-              f"--set app.trust.namespace={c.namespaces.trust} --wait")
+        "Install cert-manager (https://cert-manager.io/docs/installation/helm/), and trust-manager with its "
+        f"trust namespace set to `{c.namespaces.trust}`, the namespace the Bundle sources in `prerequisites/` "
+        "live in (https://cert-manager.io/docs/trust/trust-manager/installation/):"
+        + _block(("helm repo add jetstack https://charts.jetstack.io --force-update",),
+                 ("helm upgrade cert-manager jetstack/cert-manager --install --namespace cert-manager",
+                  "--create-namespace --set crds.enabled=true --wait"),
+                 ("helm upgrade trust-manager jetstack/trust-manager --install --namespace cert-manager",
+                  f"--set app.trust.namespace={c.namespaces.trust} --wait"))
     )
 
 
@@ -86,11 +96,11 @@ def _key_vault(c: Cluster) -> list[str]:
             f"Let the ServiceAccount `{namespace}/{account}` read Key Vault `{vault}`: a federated credential on "
             f"the managed identity with client ID `{client_id}`, and the Key Vault Secrets User role "
             "(docs/ca.md, Key Vault):"
-            + _sh("az identity federated-credential create --name aiogen-ca-sync --identity-name <IDENTITY_NAME>",
-                  "-g <RESOURCE_GROUP> --issuer <CLUSTER_OIDC_ISSUER_URL>",
-                  f"--subject system:serviceaccount:{namespace}:{account} --audience api://AzureADTokenExchange")
-            + _sh(f"az role assignment create --role 'Key Vault Secrets User' --assignee {client_id}",
-                  f"--scope $(az keyvault show --name {vault} --query id -o tsv)")
+            + _block(("az identity federated-credential create --name aiogen-ca-sync --identity-name <IDENTITY_NAME>",
+                      "-g <RESOURCE_GROUP> --issuer <CLUSTER_OIDC_ISSUER_URL>",
+                      f"--subject system:serviceaccount:{namespace}:{account} --audience api://AzureADTokenExchange"),
+                     (f"az role assignment create --role 'Key Vault Secrets User' --assignee {client_id}",
+                      f"--scope $(az keyvault show --name {vault} --query id -o tsv)"))
         )
     return steps
 
@@ -113,10 +123,10 @@ def _prerequisites(c: Cluster) -> str:
     return (
         "Apply the prerequisites (namespace, CA material, issuer, trust Bundles, client-CA ConfigMap), then "
         "wait until the issuer is Ready and the trust ConfigMap exists: `create` wires both into AIO."
-        + _sh("kubectl apply -k prerequisites/")
-        + _sh(f"kubectl wait --for=condition=Ready {target} --timeout=10m")
-        + _sh(f"kubectl get configmap {ts.config_map_name} -n {c.namespaces.aio} "
-              f"-o jsonpath='{{.data.{_jsonpath_key(ts.config_map_key)}}}'")
+        + _block(("kubectl apply -k prerequisites/",),
+                 (f"kubectl wait --for=condition=Ready {target} --timeout=10m",),
+                 (f"kubectl get configmap {ts.config_map_name} -n {c.namespaces.aio} "
+                  f"-o jsonpath='{{.data.{_jsonpath_key(ts.config_map_key)}}}'",))
     )
 
 
