@@ -120,9 +120,15 @@ def _prerequisites(c: Cluster) -> str:
     if c.issuer_namespace is not None:
         target += f" -n {c.issuer_namespace}"
     ts = c.trust_settings
+    parts = [
+        "the AIO namespace" if c.created_namespaces else "",
+        "the Key Vault sync" if any(signer.key_vault for signer in c.signers) else "",
+        "the CA material and issuer", "the trust Bundles",
+        "the client-CA ConfigMap" if c.client_auth is not None else "",
+    ]
     return (
-        "Apply the prerequisites (namespace, CA material, issuer, trust Bundles, client-CA ConfigMap), then "
-        "wait until the issuer is Ready and the trust ConfigMap exists: `create` wires both into AIO."
+        f"Apply the prerequisites ({', '.join(p for p in parts if p)}), then wait until the issuer is Ready "
+        "and the trust ConfigMap exists: `create` wires both into AIO."
         + _block(("kubectl apply -k prerequisites/",),
                  (f"kubectl wait --for=condition=Ready {target} --timeout=10m",),
                  (f"kubectl get configmap {ts.config_map_name} -n {c.namespaces.aio} "
