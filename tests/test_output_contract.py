@@ -79,6 +79,16 @@ def test_stream_output_and_cluster_filter() -> None:
     assert "no cluster named 'nope' in the spec (clusters: plant-berlin, plant-munich, plant-lyon)" in bad.err
 
 
+def test_stream_says_where_azure_managed_broker_resources_went() -> None:
+    run = aiogen("render", EXAMPLES / "azure-managed.yaml", "-o", "-", "--cluster", "plant-porto")
+    assert run.code == 0, run.err
+    docs = [d for d in yaml.safe_load_all(run.out) if d]
+    assert not {"BrokerListener", "BrokerAuthentication"} & {d["kind"] for d in docs}
+    assert run.out.endswith(
+        "# aiogen note: plant-porto/broker/azuredeploy.json holds this cluster's broker resources as an ARM "
+        "template, which is not part of this stream (render to a directory: -o DIR)\n")
+
+
 def test_ca_bundle_pem_holds_the_trusted_roots() -> None:
     from cryptography import x509
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiogen.output.keyscan import assert_no_private_key
-from aiogen.output.layout import cluster_path, sorted_resources
+from aiogen.output.layout import BROKER, cluster_path, sorted_resources
 from aiogen.render import RenderedCluster
 from aiogen.yamlio.write import to_yaml
 
@@ -21,6 +21,10 @@ def stream(rendered: Iterable[RenderedCluster]) -> str:
     for cluster in rendered:
         for resource in sorted_resources(cluster.resources):
             parts.append(f"---\n# aiogen: {cluster.name}/{cluster_path(resource)}\n{to_yaml(resource.obj)}")
+        for path, _ in cluster.extra_files:
+            if path.startswith(f"{BROKER}/"):  # brokers managed from Azure: say where the listeners went
+                parts.append(f"# aiogen note: {cluster.name}/{path} holds this cluster's broker resources as an "
+                             "ARM template, which is not part of this stream (render to a directory: -o DIR)\n")
     text = "".join(parts)
     assert_no_private_key("the output stream", text)
     return text
