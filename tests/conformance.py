@@ -105,6 +105,17 @@ def schema_for(api_version: str, kind: str) -> dict[str, Any]:
     return copy.deepcopy(_kind_schema(api_version, kind).schema)
 
 
+def kind_origin(api_version: str, kind: str) -> str:
+    """Who installs a kind's schema: ``core`` (Kubernetes), or the upstream folder of its CRD copy
+    (``cert-manager``, ``trust-manager``, ``secrets-store``, ``aio``); ``unknown`` for any other kind."""
+    source = _registry().get((api_version, kind))
+    if source is None:
+        return "unknown"
+    if source.origin.startswith("kubernetes-validate"):
+        return "core"
+    return source.origin.split("/", 1)[0]
+
+
 def validate_resource(obj: Mapping[str, Any]) -> list[str]:
     """Every conformance problem of one resource, as readable lines; ``[]`` when it is valid.
 

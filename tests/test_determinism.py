@@ -59,34 +59,49 @@ def render_text(tmp_path: Path, text: str) -> dict[str, str]:
 
 FLEET = (EXAMPLES / "fleet.yaml").read_text()
 
+_KV_TAIL = ("a federated credential on the managed identity with client ID `6f1c2a9e-0000-4000-8000-000000000002`, "
+            "and the Key Vault Secrets User role (docs/ca.md, Key Vault):")
+
 # (edit, old text, new text, {file: exact changed lines})
 CORPUS = [
     ("leaf duration", "      duration: 720h\n      renewBefore: 240h\n", "      duration: 480h\n      renewBefore: 240h\n", {
-        f"{c}/azure-iot-operations/brokerlistener-{lst}.yaml": ["-        duration: 720h", "+        duration: 480h"]
+        f"{c}/broker/azure-iot-operations/brokerlistener-{lst}.yaml": ["-        duration: 720h", "+        duration: 480h"]
         for c, lst in (("plant-berlin", "plant-mqtts"), ("plant-munich", "plant-mqtts"),
                        ("plant-munich", "plant-nodeport"))
     }),
     ("one SAN", "dns: [mqtt.munich.contoso.example]", "dns: [broker.munich.contoso.example]", {
-        "plant-munich/azure-iot-operations/brokerlistener-plant-mqtts.yaml": [
+        "plant-munich/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml": [
             "-          - mqtt.munich.contoso.example", "+          - broker.munich.contoso.example"],
     }),
     ("node port", "nodePort: 30884", "nodePort: 30885", {
-        "plant-munich/azure-iot-operations/brokerlistener-plant-nodeport.yaml": [
+        "plant-munich/broker/azure-iot-operations/brokerlistener-plant-nodeport.yaml": [
             "-    nodePort: 30884", "+    nodePort: 30885"],
     }),
     ("Key Vault name", "vault: kv-contoso-munich", "vault: kv-contoso-munich-2", {
-        "plant-munich/cert-manager/secretproviderclass-munich-ica-2025-kv.yaml": [
+        "plant-munich/prerequisites/cert-manager/secretproviderclass-munich-ica-2025-kv.yaml": [
             "-    keyvaultName: kv-contoso-munich", "+    keyvaultName: kv-contoso-munich-2"],
+        "plant-munich/INSTALL.md": [
+            "-4. Let the ServiceAccount `cert-manager/aiogen-ca-sync` read Key Vault `kv-contoso-munich`: " + _KV_TAIL,
+            "+4. Let the ServiceAccount `cert-manager/aiogen-ca-sync` read Key Vault `kv-contoso-munich-2`: " + _KV_TAIL,
+            "-     --scope $(az keyvault show --name kv-contoso-munich --query id -o tsv)",
+            "+     --scope $(az keyvault show --name kv-contoso-munich-2 --query id -o tsv)"],
     }),
     ("trust bundle key", "      aio: {name: contoso-aio-trust, key: ca.crt}", "      aio: {name: contoso-aio-trust, key: roots.pem}", {
-        **{f"{c}/cluster-scoped/bundle-contoso-aio-trust.yaml": ["-      key: ca.crt", "+      key: roots.pem"]
+        **{f"{c}/prerequisites/cluster-scoped/bundle-contoso-aio-trust.yaml": ["-      key: ca.crt", "+      key: roots.pem"]
            for c in ("plant-berlin", "plant-munich", "plant-lyon")},
-        **{f"{c}/aio-trust-settings.json": ['-      "configMapKey": "ca.crt"', '+      "configMapKey": "roots.pem"']
+        **{f"{c}/aio-trust-settings.json": ['-          "configMapKey": "ca.crt",', '+          "configMapKey": "roots.pem",']
            for c in ("plant-berlin", "plant-munich", "plant-lyon")},
         **{f"{c}/aio-trust-settings.txt": [
             "---trust-settings configMapName=contoso-aio-trust configMapKey=ca.crt issuerKind=ClusterIssuer "
             "issuerName=contoso-aio-issuer",
             "+--trust-settings configMapName=contoso-aio-trust configMapKey=roots.pem issuerKind=ClusterIssuer "
+            "issuerName=contoso-aio-issuer"] for c in ("plant-berlin", "plant-munich", "plant-lyon")},
+        **{f"{c}/INSTALL.md": [
+            "-   kubectl get configmap contoso-aio-trust -n azure-iot-operations -o jsonpath='{.data.ca\\.crt}'",
+            "+   kubectl get configmap contoso-aio-trust -n azure-iot-operations -o jsonpath='{.data.roots\\.pem}'",
+            "-     --trust-settings configMapName=contoso-aio-trust configMapKey=ca.crt issuerKind=ClusterIssuer "
+            "issuerName=contoso-aio-issuer",
+            "+     --trust-settings configMapName=contoso-aio-trust configMapKey=roots.pem issuerKind=ClusterIssuer "
             "issuerName=contoso-aio-issuer"] for c in ("plant-berlin", "plant-munich", "plant-lyon")},
     }),
 ]

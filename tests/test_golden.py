@@ -26,18 +26,29 @@ def test_golden_covers_every_example() -> None:
 
 
 @pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
-def test_kustomization_lists_every_resource_file(spec: Path) -> None:
+def test_each_stage_kustomization_lists_every_resource_file(spec: Path) -> None:
+    """`<cluster>/<stage>/kustomization.yaml` lists exactly its stage's files; the cluster's includes the stages."""
     import yaml
 
     tree = rendered_tree(spec)
     clusters = {path.split("/", 1)[0] for path in tree}
     for cluster in clusters:
         files = {p.split("/", 1)[1] for p in tree if p.startswith(cluster + "/")}
-        kustomization = yaml.safe_load(tree[f"{cluster}/kustomization.yaml"])
-        resources = set(kustomization["resources"])
-        yaml_files = {f for f in files if f.endswith(".yaml") and f != "kustomization.yaml"}
-        assert resources == yaml_files
-        for f in yaml_files:  # one resource per file
-            docs = [d for d in yaml.safe_load_all(tree[f"{cluster}/{f}"]) if d]
-            assert len(docs) == 1
-        assert {"aio-trust-settings.txt", "aio-trust-settings.json", "ca-bundle.pem"} <= files
+        top = yaml.safe_load(tree[f"{cluster}/kustomization.yaml"])["resources"]
+        azure = "broker/azuredeploy.json" in files
+        assert top == ["prerequisites", "broker"]
+        for stage in top:
+            listed = set(yaml.safe_load(tree[f"{cluster}/{stage}/kustomization.yaml"])["resources"])
+            in_stage = {f.split("/", 1)[1] for f in files
+                        if f.startswith(stage + "/") and f.endswith(".yaml") and f != f"{stage}/kustomization.yaml"}
+            assert listed == in_stage
+            for f in in_stage:  # one resource per file
+                docs = [d for d in yaml.safe_load_all(tree[f"{cluster}/{stage}/{f}"]) if d]
+                assert len(docs) == 1
+        loose = {f for f in files if f.endswith(".yaml") and "/" not in f}
+        assert loose == {"kustomization.yaml"}, "every resource lives in a stage"
+        if azure:
+            assert sorted(f for f in files if f.startswith("broker/")) == [
+                "broker/azuredeploy.json", "broker/kustomization.yaml"]
+            assert yaml.safe_load(tree[f"{cluster}/broker/kustomization.yaml"])["resources"] == [], "never both forms"
+        assert {"INSTALL.md", "aio-trust-settings.txt", "aio-trust-settings.json", "ca-bundle.pem"} <= files

@@ -5,8 +5,11 @@
   today's CLI, and whose render-check script behaves as the job needs (summary, exit status).
 * integrations/argocd: the Component builds onto a repo-server Deployment with real kustomize,
   and the plugin's `generate` command, run where Argo CD runs it, yields what `aiogen render` does.
-* integrations/flux: the Kustomization's path is a directory `aiogen render` writes, and kustomize
-  with builtins only (all Flux has) builds it into exactly the rendered resources.
+* integrations/argocd/applicationset.yaml: the cluster generator's Application has one source per
+  install stage, in sync waves, and each path is a directory `aiogen render` writes.
+* integrations/flux: one Flux Kustomization per stage plus two CRD gates, applied in install order
+  (dependsOn); every path exists in the rendered tree (or the copied gates), and kustomize with
+  builtins only (all Flux has) builds each stage into exactly its rendered resources.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def gitops_repo(tmp_path: Path) -> Path:
 
 
 def make_stale(repo: Path) -> None:
-    listener = repo / "clusters/plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
+    listener = repo / "clusters/plant-berlin/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
     listener.write_text(listener.read_text().replace("LoadBalancer", "NodePort"))
 
 
@@ -84,7 +87,7 @@ def test_pre_commit_hooks_run(hook_id: str, tmp_path: Path) -> None:
     else:  # re-rendered: pre-commit sees the modified file and fails the commit for review
         assert stale.returncode == 0
         assert "serviceType: LoadBalancer" in (
-            repo / "clusters/plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml").read_text()
+            repo / "clusters/plant-berlin/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml").read_text()
 
 
 # ---------------------------------------------------------------- GitHub Actions
@@ -233,21 +236,102 @@ def test_argocd_image_has_what_the_plugin_runs() -> None:
 # ---------------------------------------------------------------- Flux
 
 
-def test_flux_reconciles_the_committed_tree_with_builtins_only(tmp_path: Path) -> None:
+FLUX_STAGES = {"aio-pki-prerequisites": "prerequisites", "aio-pki-broker": "broker"}
+BROKER_CRDS = {"brokerlisteners.mqttbroker.iotoperations.azure.com",
+               "brokerauthentications.mqttbroker.iotoperations.azure.com"}
+
+
+def upstream_crd_names() -> dict[str, str]:
+    """kind -> CRD name, from the upstream CRD copies in tests/upstream/."""
+    names = {}
+    for path in (REPO / "tests" / "upstream").glob("*/*.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "CustomResourceDefinition":
+                names[doc["spec"]["names"]["kind"]] = doc["metadata"]["name"]
+    return names
+
+
+def flux_kustomizations() -> dict[str, dict[str, Any]]:
+    docs = list(yaml.safe_load_all((INTEGRATIONS / "flux" / "plant-berlin.yaml").read_text()))
+    assert all(d["apiVersion"] == "kustomize.toolkit.fluxcd.io/v1" and d["kind"] == "Kustomization" for d in docs)
+    by_name = {d["metadata"]["name"]: d for d in docs}
+    assert len(by_name) == len(docs)
+    return by_name
+
+
+def flux_order(kustomizations: dict[str, dict[str, Any]]) -> list[str]:
+    """The order Flux applies them in: each after every Kustomization it dependsOn (a cycle fails)."""
+    done: list[str] = []
+    while len(done) < len(kustomizations):
+        ready = [n for n, k in kustomizations.items() if n not in done
+                 and all(d["name"] in done for d in k["spec"].get("dependsOn", []))]
+        assert ready, f"dependsOn cycle or unknown name among {sorted(set(kustomizations) - set(done))}"
+        done += sorted(ready)
+    return done
+
+
+def test_flux_applies_the_stages_in_install_order_with_builtins_only(tmp_path: Path) -> None:
     source = load(INTEGRATIONS / "flux" / "gitrepository.yaml")
-    kustomization = load(INTEGRATIONS / "flux" / "plant-berlin.yaml")
     assert source["apiVersion"] == "source.toolkit.fluxcd.io/v1" and source["kind"] == "GitRepository"
-    assert kustomization["apiVersion"] == "kustomize.toolkit.fluxcd.io/v1"
-    assert kustomization["spec"]["sourceRef"] == {"kind": "GitRepository", "name": source["metadata"]["name"]}
-    assert kustomization["spec"]["prune"] is True
+    assert {"!/clusters/", "!/flux/gates/"} <= set(source["spec"]["ignore"].split())
+    kustomizations = flux_kustomizations()
     repo = gitops_repo(tmp_path)
-    path = repo / kustomization["spec"]["path"]
-    assert (path / "kustomization.yaml").is_file()
-    # the GitRepository's ignore rules keep the rendered tree
-    assert "!/clusters/" in source["spec"]["ignore"]
-    result = run([tool("kustomize"), "build", str(path)])  # no plugin flags: what Flux can do
-    assert result.returncode == 0, result.stderr
-    assert resources(result.stdout) == rendered(EXAMPLES / "fleet.yaml", "plant-berlin")
+    shutil.copytree(INTEGRATIONS / "flux" / "gates", repo / "flux" / "gates")  # as docs/gitops.md says
+    built: dict[str, dict[Any, Any]] = {}
+    for name, k in kustomizations.items():
+        assert k["spec"]["sourceRef"] == {"kind": "GitRepository", "name": source["metadata"]["name"]}
+        assert k["spec"]["prune"] is True
+        assert k["spec"]["path"].startswith("./")
+        path = repo / k["spec"]["path"]
+        assert (path / "kustomization.yaml").is_file(), f"{name}: {k['spec']['path']} is not in the tree"
+        result = run([tool("kustomize"), "build", str(path)])  # no plugin flags: what Flux can do
+        assert result.returncode == 0, result.stderr
+        built[name] = resources(result.stdout)
+    order = flux_order(kustomizations)
+    assert order == ["aio-pki-platform", "aio-pki-prerequisites", "aio-pki-broker-crds", "aio-pki-broker"]
+    # the gates wait for the CRDs each following stage uses, the broker ones only after the prerequisites
+    platform = {h["name"] for h in kustomizations["aio-pki-platform"]["spec"]["healthChecks"]}
+    broker = {h["name"] for h in kustomizations["aio-pki-broker-crds"]["spec"]["healthChecks"]}
+    assert broker == BROKER_CRDS and not platform & BROKER_CRDS
+    for stage_name, stage in FLUX_STAGES.items():
+        rendered_stage = {key: doc for key, doc in rendered(EXAMPLES / "fleet.yaml", "plant-berlin").items()
+                          if (key[1] in {"BrokerListener", "BrokerAuthentication"}) == (stage == "broker")}
+        assert built[stage_name] == rendered_stage
+        assert kustomizations[stage_name]["spec"]["path"] == f"./clusters/plant-berlin/{stage}"
+        for kind in {key[1] for key in rendered_stage} - {"Namespace", "ServiceAccount", "ConfigMap", "Secret"}:
+            crds = platform if stage == "prerequisites" else broker
+            assert upstream_crd_names().get(kind, f"{kind.lower()}s.mqttbroker.iotoperations.azure.com") in crds, kind
+    assert platform <= set(upstream_crd_names().values()), "the gate waits for CRDs by their upstream names"
+    assert kustomizations["aio-pki-prerequisites"]["spec"]["wait"] is True
+    assert "wait" not in kustomizations["aio-pki-broker"]["spec"]
+    # every object belongs to exactly one Flux Kustomization (ownership labels would flip otherwise)
+    keys = [key for objects in built.values() for key in objects]
+    assert len(keys) == len(set(keys))
+
+
+def test_argocd_applicationset_fans_out_the_stages_in_waves(tmp_path: Path) -> None:
+    appset = load(INTEGRATIONS / "argocd" / "applicationset.yaml")
+    assert appset["apiVersion"] == "argoproj.io/v1alpha1" and appset["kind"] == "ApplicationSet"
+    assert appset["spec"]["goTemplate"] is True
+    (generator,) = appset["spec"]["generators"]
+    assert generator["clusters"]["selector"]["matchLabels"] == {"argocd.argoproj.io/secret-type": "cluster"}
+    template = appset["spec"]["template"]
+    assert "{{.nameNormalized}}" in template["metadata"]["name"]
+    sources = template["spec"]["sources"]
+    assert [s["path"] for s in sources] == ["clusters/{{.name}}/prerequisites", "clusters/{{.name}}/broker"]
+    waves = [int(s["kustomize"]["commonAnnotations"]["argocd.argoproj.io/sync-wave"]) for s in sources]
+    assert waves == sorted(waves) and waves[0] < waves[1]
+    assert template["spec"]["destination"]["server"] == "{{.server}}"
+    policy = template["spec"]["syncPolicy"]
+    assert "SkipDryRunOnMissingResource=true" in policy["syncOptions"]
+    assert policy["retry"]["limit"] == -1
+    repo = gitops_repo(tmp_path)
+    for cluster in ("plant-berlin", "plant-munich", "plant-lyon"):  # the cluster generator's {{.name}}
+        for source in sources:
+            path = repo / source["path"].replace("{{.name}}", cluster)
+            assert (path / "kustomization.yaml").is_file(), path
+            result = run([tool("kustomize"), "build", str(path)])  # Argo CD's built-in kustomize
+            assert result.returncode == 0, result.stderr
 
 
 def test_every_integration_file_parses() -> None:

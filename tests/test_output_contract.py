@@ -30,7 +30,7 @@ def test_no_rendered_file_contains_a_private_key(spec: Path) -> None:
 def test_trust_settings_issuer_and_bundle_agree_with_rendered_objects(spec: Path) -> None:
     tree = rendered_tree(spec)
     for cluster in sorted({p.split("/", 1)[0] for p in tree}):
-        settings = json.loads(tree[f"{cluster}/aio-trust-settings.json"])["trustConfig"]["settings"]
+        settings = json.loads(tree[f"{cluster}/aio-trust-settings.json"])["parameters"]["trustConfig"]["value"]["settings"]
         objs = resources(tree, cluster)
         issuers = [o for o in objs if o["kind"] == settings["issuerKind"]
                    and o["metadata"]["name"] == settings["issuerName"]]  # type: ignore[index]
@@ -68,11 +68,25 @@ def test_stream_output_and_cluster_filter() -> None:
     run = aiogen("render", EXAMPLES / "fleet.yaml", "-o", "-", "--cluster", "plant-lyon")
     assert run.code == 0, run.err
     docs = [d for d in yaml.safe_load_all(run.out) if d]
-    assert {d["kind"] for d in docs} == {"ClusterIssuer", "ConfigMap", "Bundle", "BrokerListener"}
-    assert all(line.startswith("# aiogen: plant-lyon/") for line in run.out.splitlines() if line.startswith("# aiogen"))
+    assert {d["kind"] for d in docs} == {"Namespace", "ClusterIssuer", "ConfigMap", "Bundle", "BrokerListener"}
+    paths = [line.removeprefix("# aiogen: ") for line in run.out.splitlines() if line.startswith("# aiogen")]
+    assert len(paths) == len(docs)
+    assert paths[0] == "plant-lyon/prerequisites/cluster-scoped/namespace-azure-iot-operations.yaml"
+    assert paths[-1] == "plant-lyon/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
+    assert all(p.startswith(("plant-lyon/prerequisites/", "plant-lyon/broker/")) for p in paths)
     bad = aiogen("render", EXAMPLES / "fleet.yaml", "-o", "-", "--cluster", "nope")
     assert bad.code == 1
     assert "no cluster named 'nope' in the spec (clusters: plant-berlin, plant-munich, plant-lyon)" in bad.err
+
+
+def test_stream_says_where_azure_managed_broker_resources_went() -> None:
+    run = aiogen("render", EXAMPLES / "azure-managed.yaml", "-o", "-", "--cluster", "plant-porto")
+    assert run.code == 0, run.err
+    docs = [d for d in yaml.safe_load_all(run.out) if d]
+    assert not {"BrokerListener", "BrokerAuthentication"} & {d["kind"] for d in docs}
+    assert run.out.endswith(
+        "# aiogen note: plant-porto/broker/azuredeploy.json holds this cluster's broker resources as an ARM "
+        "template, which is not part of this stream (render to a directory: -o DIR)\n")
 
 
 def test_ca_bundle_pem_holds_the_trusted_roots() -> None:

@@ -64,18 +64,18 @@ def test_the_table_of_phases_in_the_golden_diffs() -> None:
     stems = [spec.stem for spec in sequence(SEQUENCES["root"])]
     trees = [files(stem) for stem in stems]
     changed = [sorted(p for p in set(a) | set(b) if a.get(p) != b.get(p)) for a, b in itertools.pairwise(trees)]
-    assert changed[0] == ["cert-manager/secretproviderclass-berlin-ica-2028-kv.yaml",  # prepare: new material
-                          "cert-manager/secretsync-berlin-ica-2028.yaml", "kustomization.yaml"]
-    assert changed[1] == ["ca-bundle.pem", "cert-manager/configmap-aiogen-pinned-roots.yaml",  # distribute: trust
-                          "cluster-scoped/bundle-contoso-aio-trust.yaml", "cluster-scoped/bundle-contoso-mqtt-trust.yaml"]
-    assert changed[2] == ["cluster-scoped/clusterissuer-contoso-aio-issuer.yaml"]  # switch: the issuer only
-    assert changed[3] == ["ca-bundle.pem", "cert-manager/configmap-aiogen-pinned-roots.yaml",  # retire
-                          "cert-manager/secretproviderclass-berlin-ica-2025-kv.yaml",
-                          "cert-manager/secretsync-berlin-ica-2025.yaml",
-                          "cluster-scoped/bundle-contoso-aio-trust.yaml", "cluster-scoped/bundle-contoso-mqtt-trust.yaml",
-                          "kustomization.yaml"]
+    assert changed[0] == ["prerequisites/cert-manager/secretproviderclass-berlin-ica-2028-kv.yaml",  # prepare: new material
+                          "prerequisites/cert-manager/secretsync-berlin-ica-2028.yaml", "prerequisites/kustomization.yaml"]
+    assert changed[1] == ["ca-bundle.pem", "prerequisites/cert-manager/configmap-aiogen-pinned-roots.yaml",  # distribute: trust
+                          "prerequisites/cluster-scoped/bundle-contoso-aio-trust.yaml", "prerequisites/cluster-scoped/bundle-contoso-mqtt-trust.yaml"]
+    assert changed[2] == ["prerequisites/cluster-scoped/clusterissuer-contoso-aio-issuer.yaml"]  # switch: the issuer only
+    assert changed[3] == ["ca-bundle.pem", "prerequisites/cert-manager/configmap-aiogen-pinned-roots.yaml",  # retire
+                          "prerequisites/cert-manager/secretproviderclass-berlin-ica-2025-kv.yaml",
+                          "prerequisites/cert-manager/secretsync-berlin-ica-2025.yaml",
+                          "prerequisites/cluster-scoped/bundle-contoso-aio-trust.yaml", "prerequisites/cluster-scoped/bundle-contoso-mqtt-trust.yaml",
+                          "prerequisites/kustomization.yaml"]
     assert changed[4] == []  # finish
-    issuer = [yaml.safe_load(t["cluster-scoped/clusterissuer-contoso-aio-issuer.yaml"]) for t in trees]
+    issuer = [yaml.safe_load(t["prerequisites/cluster-scoped/clusterissuer-contoso-aio-issuer.yaml"]) for t in trees]
     assert {i["metadata"]["name"] for i in issuer} == {"contoso-aio-issuer"}  # the name AIO's trust settings use
     assert [i["spec"]["ca"]["secretName"] for i in issuer] == ["berlin-ica-2025"] * 3 + ["berlin-ica-2028"] * 3
     settings = {t["aio-trust-settings.txt"] for t in trees}

@@ -1,8 +1,9 @@
 """Where each rendered resource goes: kind order, file names, a cluster's files, the whole tree.
 
 Canonical means: resources sorted by a fixed kind order then namespace/name, one resource per
-file ``<namespace>/<kind>-<name>.yaml`` (``cluster-scoped/`` for cluster-scoped kinds), and a
-kustomization.yaml listing them. Nothing here touches the disk.
+file ``<stage>/<namespace>/<kind>-<name>.yaml`` (``cluster-scoped/`` for cluster-scoped kinds), a
+kustomization.yaml per stage listing its files, and one per cluster including the stages.
+Nothing here touches the disk.
 """
 
 from __future__ import annotations
@@ -40,23 +41,42 @@ def sorted_resources(resources: Iterable[Resource]) -> list[Resource]:
     return sorted(resources, key=sort_key)
 
 def resource_path(resource: Resource) -> str:
-    """File of a resource inside its cluster's directory: <namespace>/<kind>-<name>.yaml."""
+    """File of a resource inside its stage's directory: <namespace>/<kind>-<name>.yaml."""
     folder = resource.namespace or CLUSTER_SCOPED_DIR
     return f"{folder}/{resource.kind.lower()}-{resource.name}.yaml"
 
 
-def cluster_files(rendered: RenderedCluster) -> dict[str, str]:
-    """Every file of one cluster's directory, keyed by path relative to it."""
-    files: dict[str, str] = {}
-    resources = sorted_resources(rendered.resources)
-    for resource in resources:
-        files[resource_path(resource)] = HEADER + to_yaml(resource.obj)
+def cluster_path(resource: Resource) -> str:
+    """File of a resource inside its cluster's directory: <stage>/<namespace>/<kind>-<name>.yaml."""
+    return f"{stage_of(resource)}/{resource_path(resource)}"
+
+
+def _kustomization(entries: Iterable[str]) -> str:
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [resource_path(r) for r in resources],
+        "resources": list(entries),
     }
-    files["kustomization.yaml"] = HEADER + to_yaml(kustomization)
+    return HEADER + to_yaml(kustomization)
+
+
+def cluster_files(rendered: RenderedCluster) -> dict[str, str]:
+    """Every file of one cluster's directory, keyed by path relative to it.
+
+    Each stage directory has its own kustomization.yaml (applied in STAGES order, docs/gitops.md);
+    the cluster's kustomization.yaml includes the stages, so `kubectl apply -k <cluster>` still works
+    where every CRD is installed already. When Azure manages the broker, `broker/` holds the ARM
+    template beside an empty kustomization, so every cluster has the same stage paths for GitOps.
+    """
+    files: dict[str, str] = {}
+    resources = sorted_resources(rendered.resources)
+    for resource in resources:
+        files[cluster_path(resource)] = HEADER + to_yaml(resource.obj)
+    for stage in STAGES:
+        files[f"{stage}/kustomization.yaml"] = _kustomization(
+            resource_path(r) for r in resources if stage_of(r) == stage
+        )
+    files["kustomization.yaml"] = _kustomization(STAGES)
     for name, text in rendered.extra_files:
         files[name] = text
     for name, text in files.items():

@@ -11,7 +11,7 @@ from aiogen.model.plan import Cluster, Plan
 from aiogen.model.problems import AiogenError
 from aiogen.render.files import extra_files
 from aiogen.render.resource import RenderedCluster, Resource
-from aiogen.render.resources import resources
+from aiogen.render.resources import broker_objects, resources
 
 __all__ = ["RenderedCluster", "Resource", "iter_render", "render", "render_cluster", "select"]
 
@@ -47,8 +47,13 @@ def select(plan: Plan, clusters: Sequence[str] | None) -> list[Cluster]:
 
 def render_cluster(plan: Plan, cluster: Cluster) -> RenderedCluster:
     made = list(resources(cluster))
-    _check_unique(cluster, made)
+    _check_unique(cluster, [*made, *_azure_objects(cluster)])
     return RenderedCluster(cluster.name, tuple(made), extra_files(plan, cluster))
+
+
+def _azure_objects(cluster: Cluster) -> list[Resource]:
+    """The broker objects a cluster deploys through ARM instead of Kubernetes (none in Kubernetes mode)."""
+    return list(broker_objects(cluster)) if cluster.broker_resources == "azure" else []
 
 
 def _check_unique(cluster: Cluster, resources: list[Resource]) -> None:

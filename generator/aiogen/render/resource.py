@@ -34,4 +34,4 @@ class Resource:
 class RenderedCluster:
     name: str
     resources: tuple[Resource, ...]
-    extra_files: tuple[tuple[str, str], ...]  # (file name, text): trust settings, ca-bundle.pem
+    extra_files: tuple[tuple[str, str], ...]  # (path, text): trust settings, INSTALL.md, ca-bundle.pem, ARM template

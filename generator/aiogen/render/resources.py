@@ -14,10 +14,18 @@ _ECDSA_SIZES = {"Ec256": 256, "Ec384": 384, "Ec521": 521}
 
 
 def resources(c: Cluster) -> Iterable[Resource]:
-    """Every resource of one cluster: CA material and issuers, trust distribution, the broker."""
+    """Every resource of one cluster: namespaces, CA material and issuers, trust distribution, the broker.
+
+    BrokerListener and BrokerAuthentication objects come last; for a cluster whose broker resources
+    are managed from Azure they become an ARM template instead (`aiogen.render.arm`).
+    """
+    for name in c.created_namespaces:
+        yield _resource("namespace.yaml.j2", name=name)
     yield from _ca_material(c)
     yield from _trust_distribution(c)
-    yield from _broker(c)
+    yield from _client_ca(c)
+    if c.broker_resources == "kubernetes":
+        yield from broker_objects(c)
 
 
 def _ca_material(c: Cluster) -> Iterable[Resource]:
@@ -78,12 +86,18 @@ def _trust_distribution(c: Cluster) -> Iterable[Resource]:
                         match_expressions=bundle.selector.match_expressions)
 
 
-def _broker(c: Cluster) -> Iterable[Resource]:
-    """X.509 client authentication (client-CA ConfigMap, BrokerAuthentication) and BrokerListeners."""
+def _client_ca(c: Cluster) -> Iterable[Resource]:
+    """The client-CA ConfigMap X.509 client authentication reads (a prerequisite, not a broker object)."""
     if c.client_auth is not None:
         auth = c.client_auth
         yield _resource("configmap.yaml.j2", name=auth.config_map, namespace=auth.namespace,
                         data=[(auth.key, "".join(r.certificate.pem for r in auth.roots))])
+
+
+def broker_objects(c: Cluster) -> Iterable[Resource]:
+    """BrokerAuthentication (X.509 client authentication) and BrokerListeners."""
+    if c.client_auth is not None:
+        auth = c.client_auth
         yield _resource("brokerauthentication.yaml.j2", name=auth.name, namespace=auth.namespace,
                         config_map=auth.config_map, attributes=auth.authorization_attributes,
                         sat_fallback=auth.service_account_token_fallback)

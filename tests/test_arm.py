@@ -1,0 +1,181 @@
+"""Azure-managed broker resources (`brokerResources: azure`) and the ARM trust parameters file.
+
+The template's resource `properties` are validated against schemas derived from the Azure SDK
+models (tests/upstream/aio/*.arm-properties.schema.json, SOURCES.md), its envelope against the
+skeleton written from AIO's own release template; the trust parameters file against the ARM
+parameters-file shape with AIO's `trustConfig`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from tests.helpers import EXAMPLE_SPECS, EXAMPLES, REPO
+from tests.regen_golden import rendered_tree
+
+AIO = REPO / "tests" / "upstream" / "aio"
+LISTENERS = "Microsoft.IoTOperations/instances/brokers/listeners"
+AUTHENTICATIONS = "Microsoft.IoTOperations/instances/brokers/authentications"
+PROPERTY_SCHEMAS = {LISTENERS: "brokerlistener.arm-properties.schema.json",
+                    AUTHENTICATIONS: "brokerauthentication.arm-properties.schema.json"}
+KINDS = {LISTENERS: "BrokerListener", AUTHENTICATIONS: "BrokerAuthentication"}
+
+
+def schema_errors(schema_file: str, instance: Any) -> list[str]:
+    validator = Draft202012Validator(json.loads((AIO / schema_file).read_text()))
+    return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(instance)]
+
+
+def template_errors(template: dict[str, Any]) -> list[str]:
+    errors = schema_errors("arm-broker-template.skeleton.schema.json", template)
+    for resource in template["resources"]:
+        errors += [f"{resource['name']} {e}" for e in schema_errors(PROPERTY_SCHEMAS[resource["type"]],
+                                                                   resource["properties"])]
+    return errors
+
+
+def child_name(resource: dict[str, Any]) -> str:
+    match = re.fullmatch(r"\[format\('\{0\}/\{1\}/\{2\}', parameters\('instanceName'\), "
+                         r"parameters\('brokerName'\), '([a-z0-9-]+)'\)\]", resource["name"])
+    assert match, resource["name"]
+    return match.group(1)
+
+
+def azure_trees() -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for spec in EXAMPLE_SPECS:
+        for path, text in rendered_tree(spec).items():
+            if path.endswith("/broker/azuredeploy.json"):
+                out.append((f"{spec.stem}/{path}", json.loads(text)))
+    return out
+
+
+def test_some_example_renders_azure_managed_broker_resources() -> None:
+    assert [name for name, _ in azure_trees()] == ["azure-managed/plant-porto/broker/azuredeploy.json"]
+
+
+@pytest.mark.parametrize(("name", "template"), azure_trees(), ids=lambda v: v if isinstance(v, str) else "")
+def test_template_validates_against_the_sdk_derived_schemas(name: str, template: dict[str, Any]) -> None:
+    assert template_errors(template) == []
+    assert template["variables"]["extendedLocation"] == {
+        "name": "[resourceId('Microsoft.ExtendedLocation/customLocations', parameters('customLocationName'))]",
+        "type": "CustomLocation"}
+    assert set(template["parameters"]) == {"instanceName", "brokerName", "customLocationName"}
+    assert template["parameters"]["brokerName"]["defaultValue"] == "default"
+    for resource in template["resources"]:
+        assert resource["apiVersion"] == "2025-10-01"
+        assert resource["extendedLocation"] == "[variables('extendedLocation')]"
+        assert "location" not in resource
+    # a listener depends on the authentications of this template it references, and on nothing else
+    made = {child_name(r) for r in template["resources"] if r["type"] == AUTHENTICATIONS}
+    for listener in (r for r in template["resources"] if r["type"] == LISTENERS):
+        refs = sorted({p["authenticationRef"] for p in listener["properties"]["ports"]} & made)
+        assert listener.get("dependsOn", []) == [
+            f"[resourceId('{AUTHENTICATIONS}', parameters('instanceName'), parameters('brokerName'), '{ref}')]"
+            for ref in refs]
+    text = json.dumps(template, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    spec_stem, path = name.split("/", 1)
+    assert rendered_tree(EXAMPLES / f"{spec_stem}.yaml")[path] == text, "keys sorted, byte-stable"
+
+
+def test_the_schemas_reject_what_arm_would_reject() -> None:
+    """The checks bite: brokerRef has no place in ARM properties, enums are PascalCase, ports are literals."""
+    (_, template), = azure_trees()
+    listener = next(r for r in template["resources"] if r["type"] == LISTENERS)
+    for change, expected in (
+        ({"brokerRef": "default"}, "Additional properties are not allowed ('brokerRef' was unexpected)"),
+        ({"serviceType": "loadBalancer"}, "'loadBalancer' is not one of"),
+        ({"ports": [{"port": "[parameters('port')]"}]}, "\"[parameters('port')]\" is not of type 'integer'"),
+    ):
+        broken = {**listener["properties"], **change}
+        errors = schema_errors(PROPERTY_SCHEMAS[LISTENERS], broken)
+        assert any(expected in e for e in errors), (change, errors)
+
+
+def test_azure_form_carries_exactly_what_the_kubernetes_form_would(tmp_path: Path) -> None:
+    """Same listeners and authentications, same settings: only the form differs, and never both."""
+    text = (EXAMPLES / "azure-managed.yaml").read_text()
+    shutil.copytree(EXAMPLES / "pki", tmp_path / "pki")
+    kubernetes_spec = tmp_path / "kubernetes.yaml"
+    kubernetes_spec.write_text(text.replace("brokerResources: azure", "brokerResources: kubernetes"))
+    azure = rendered_tree(EXAMPLES / "azure-managed.yaml")
+    kubernetes = rendered_tree(kubernetes_spec)
+    template = json.loads(azure["plant-porto/broker/azuredeploy.json"])
+    objects = {(yaml.safe_load(t)["kind"], yaml.safe_load(t)["metadata"]["name"]): yaml.safe_load(t)
+               for p, t in kubernetes.items()
+               if p.startswith("plant-porto/broker/") and p.endswith(".yaml") and not p.endswith("kustomization.yaml")}
+    assert len(objects) == len(template["resources"]) == 2
+    for resource in template["resources"]:
+        obj = objects[(KINDS[resource["type"]], child_name(resource))]
+        assert resource["properties"] == {k: v for k, v in obj["spec"].items() if k != "brokerRef"}
+    assert not [p for p in azure if p.startswith("plant-porto/") and "/broker" in p
+                and p.endswith(".yaml") and not p.endswith("kustomization.yaml")]
+    assert "plant-porto/broker/azuredeploy.json" not in kubernetes
+    # everything else is the same
+    rest = {p: t for p, t in azure.items() if not p.startswith("plant-porto/broker/") and not p.endswith("INSTALL.md")}
+    assert rest == {p: t for p, t in kubernetes.items()
+                    if not p.startswith("plant-porto/broker/") and not p.endswith("INSTALL.md")}
+
+
+def test_a_value_arm_would_evaluate_is_escaped(tmp_path: Path) -> None:
+    """A literal string in brackets would be an ARM expression: it is written as `[[...]`."""
+    shutil.copytree(EXAMPLES / "pki", tmp_path / "pki")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((EXAMPLES / "azure-managed.yaml").read_text().replace(
+        "attributes: {group: sensors}", "attributes: {group: '[sensors]'}"))
+    template = json.loads(rendered_tree(spec)["plant-porto/broker/azuredeploy.json"])
+    auth = next(r for r in template["resources"] if r["type"] == AUTHENTICATIONS)
+    x509 = auth["properties"]["authenticationMethods"][0]["x509Settings"]
+    assert x509["authorizationAttributes"]["sensors"]["attributes"] == {"group": "[[sensors]"}
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_trust_parameters_file_is_an_arm_parameters_file(spec: Path) -> None:
+    tree = rendered_tree(spec)
+    for cluster in sorted({p.split("/", 1)[0] for p in tree}):
+        parameters = json.loads(tree[f"{cluster}/aio-trust-settings.json"])
+        assert schema_errors("arm-deployment-parameters.schema.json", parameters) == []
+        settings = parameters["parameters"]["trustConfig"]["value"]["settings"]
+        cli = (f"--trust-settings configMapName={settings['configMapName']} configMapKey={settings['configMapKey']} "
+               f"issuerKind={settings['issuerKind']} issuerName={settings['issuerName']}")
+        assert tree[f"{cluster}/aio-trust-settings.txt"].splitlines()[-1] == cli
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_install_md_lists_the_steps_in_order_with_the_rendered_names(spec: Path) -> None:
+    tree = rendered_tree(spec)
+    for cluster in sorted({p.split("/", 1)[0] for p in tree}):
+        lines = [line.strip() for line in tree[f"{cluster}/INSTALL.md"].splitlines()]
+        settings = json.loads(tree[f"{cluster}/aio-trust-settings.json"])["parameters"]["trustConfig"]["value"]
+        settings = settings["settings"]
+
+        def at(prefix: str, lines: list[str] = lines) -> int:
+            (index,) = [i for i, line in enumerate(lines) if line.startswith(prefix)]
+            return index
+
+        init = at("az iot ops init")
+        assert lines[init] == f"az iot ops init --cluster {cluster} -g <RESOURCE_GROUP> --user-trust"
+        apply = at("kubectl apply -k prerequisites/")
+        wait = at("kubectl wait --for=condition=Ready")
+        issuer = f"{settings['issuerKind'].lower()}/{settings['issuerName']}"
+        assert lines[wait].split()[3] == issuer
+        create = at("az iot ops create")
+        assert lines[create + 2] == tree[f"{cluster}/aio-trust-settings.txt"].splitlines()[-1]
+        azure = f"{cluster}/broker/azuredeploy.json" in tree
+        broker = at("az deployment group create" if azure else "kubectl apply -k broker/")
+        assert init < apply < wait < create < broker
+        # the names INSTALL.md waits for are rendered objects
+        objects = [yaml.safe_load(t) for p, t in tree.items()
+                   if p.startswith(f"{cluster}/prerequisites/") and not p.endswith("kustomization.yaml")]
+        assert any(o["kind"] == settings["issuerKind"] and o["metadata"]["name"] == settings["issuerName"]
+                   for o in objects)
+        assert any(o["kind"] == "Bundle" and o["metadata"]["name"] == settings["configMapName"]
+                   and o["spec"]["target"]["configMap"]["key"] == settings["configMapKey"] for o in objects)
