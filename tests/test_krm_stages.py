@@ -112,3 +112,20 @@ def test_the_two_stage_kustomizations_with_real_kustomize() -> None:
     assert "BrokerListener" in {key[1] for key in built[BROKER]} <= BROKER_KINDS
     assert not {key[1] for key in built[PREREQUISITES]} & BROKER_KINDS
     assert {**built[PREREQUISITES], **built[BROKER]} == rendered(EXAMPLES / "fleet.yaml", "plant-berlin")
+
+
+def test_an_azure_managed_broker_is_named_not_rendered(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """brokerResources: azure: the function (which carries Kubernetes objects only) renders no broker
+    objects for the cluster and says where its ARM template is, on stderr and in results."""
+    monkeypatch.chdir(EXAMPLES)
+    result = call(monkeypatch, capsys, kustomize_input(render_config("azure-managed.yaml", ["plant-porto"])))
+    assert result.code == 0, result.err
+    assert not _kinds(result.items) & BROKER_KINDS and "Issuer" in _kinds(result.items)
+    warning = ("cluster 'plant-porto' manages its broker listeners and authentications from Azure (brokerResources: "
+               "azure): the function renders no broker objects for it")
+    assert warning in result.err and "broker/azuredeploy.json" in result.err
+    assert any(warning in r["message"] and r["severity"] == "warning" for r in result.results)
+    prerequisites = call(monkeypatch, capsys, kustomize_input(
+        render_config("azure-managed.yaml", ["plant-porto"], stage=PREREQUISITES)))
+    assert prerequisites.code == 0 and "azure" not in prerequisites.err

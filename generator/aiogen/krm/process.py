@@ -81,11 +81,19 @@ def render_request(request: Request) -> Outcome:
     from aiogen.render import render
 
     plan = _plan(request)
-    rendered = render(plan, _clusters(request, plan))
+    names = _clusters(request, plan)
+    rendered = render(plan, names)
     if request.stage is not None:
         rendered = [dataclasses.replace(c, resources=tuple(r for r in c.resources if stage_of(r) == request.stage))
                     for c in rendered]
-    return Outcome(rendered, plan.warnings)
+    warnings = list(plan.warnings)
+    if request.stage in (None, "broker"):
+        warnings += [Problem(f"cluster {c.name!r} manages its broker listeners and authentications from Azure "
+                             "(brokerResources: azure): the function renders no broker objects for it",
+                             severity="warning",
+                             hint="deploy the ARM template that `aiogen render` writes to broker/azuredeploy.json")
+                     for c in plan.clusters if c.name in names and c.broker_resources == "azure"]
+    return Outcome(rendered, tuple(warnings))
 
 
 def _plan(request: Request) -> Plan:
@@ -155,7 +163,7 @@ def _keep(items: Sequence[Item], config: Mapping[str, Any], rendered: Sequence[R
           stage: str | None) -> list[Item]:
     """The input items to return: all but kustomize's copy of the config and aiogen's own earlier
     output (of the stage rendered: a pipeline may render each stage with its own function)."""
-    from aiogen.output.layout import resource_path, stage_of
+    from aiogen.output.layout import cluster_path, resource_path, stage_of
     from aiogen.render import Resource
 
     config_id = (config.get("apiVersion"), config.get("kind"), str(mapping(config, "metadata").get("name") or ""))
@@ -171,9 +179,11 @@ def _keep(items: Sequence[Item], config: Mapping[str, Any], rendered: Sequence[R
         cluster = generated.get(identity)
         if item.path is not None and item.kind and item.name and item.path.split("/", 1)[0] in cluster_names:
             resource = Resource({"kind": item.kind, "metadata": {"name": item.name, "namespace": item.namespace}})
-            at = resource_path(resource)
-            if item.path in {f"{name}/{at}" for name in cluster_names} and stage in (None, stage_of(resource)):
-                continue  # aiogen wrote it on an earlier run: replaced (or dropped when no longer rendered)
+            # where aiogen wrote it on an earlier run (before install stages: without the stage folder)
+            places = (cluster_path(resource), resource_path(resource))
+            ours = {f"{name}/{at}" for name in cluster_names for at in places}
+            if item.path in ours and stage in (None, stage_of(resource)):
+                continue  # replaced (or dropped when no longer rendered)
         if cluster is not None:
             conflicts.append(Problem(
                 f"{item.kind} {item.namespace + '/' if item.namespace else ''}{item.name} "
@@ -200,7 +210,7 @@ def _generated(rendered: Sequence[RenderedCluster]) -> list[Generated]:
     out: list[Generated] = []
     for cluster in rendered:
         for resource in layout.sorted_resources(cluster.resources):
-            path = f"{cluster.name}/{layout.resource_path(resource)}"
+            path = f"{cluster.name}/{layout.cluster_path(resource)}"
             obj = dict(resource.obj)
             metadata = dict(obj["metadata"])
             metadata["annotations"] = {**(metadata.get("annotations") or {}),
