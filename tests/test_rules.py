@@ -1,4 +1,4 @@
-"""Every rule the resolver enforces (DESIGN.md "Rules the resolver enforces"), each with its text."""
+"""Every rule the resolver enforces (docs/spec.md "Rules aiogen enforces"), each with its text."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_root_rotation_policy_always_is_a_warning(tmp_path: Path, pki_dir: Path)
                         "(https://cert-manager.io/docs/usage/certificate/#configuring-private-key-rotation) (use Never and roll the root over with a rotation)"]
 
 
-# -- lifetimes nest (§7.7)
+# -- lifetimes nest (https://cert-manager.io/docs/usage/certificate/#renewal)
 
 
 def test_leaf_outliving_in_cluster_root(tmp_path: Path, pki_dir: Path) -> None:
