@@ -207,3 +207,16 @@ def test_an_empty_file_name_says_so(tmp_path: Path) -> None:
     assert errors_of(tmp_path, text) == [
         "6:30 spec.roots.r1.certificate.file: the file name is empty (name a PEM file, relative to the spec file)"
     ]
+
+
+def test_organization_without_control_characters(tmp_path: Path) -> None:
+    """The subject O= of in-cluster CAs: written on the CA, or fleet-wide in spec.defaults."""
+    text = (
+        HEAD + '  defaults: {organization: "a\\nb"}\n  clusters:\n    - name: lab-1\n'
+        + '      pki: {mode: single-root, root: {selfSigned: {commonName: r, organization: "x\\0"}}}\n'
+    )
+    assert errors_of(tmp_path, text) == [
+        "5:28 spec.defaults.organization: must not hold control characters (a newline, NUL, tab, ...)",
+        "8:81 spec.clusters[0].pki.root.selfSigned.organization: must not hold control characters (a newline, NUL, "
+        "tab, ...)",
+    ]

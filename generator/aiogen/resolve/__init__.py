@@ -18,6 +18,7 @@ from aiogen.model import spec
 from aiogen.model.phases import Phase
 from aiogen.model.plan import Cluster, Plan
 from aiogen.model.problems import AiogenError, Problem
+from aiogen.resolve.ca import CONTROL_CHARACTERS
 from aiogen.resolve.cluster import resolve_cluster
 from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import Fleet, S
@@ -52,6 +53,9 @@ def resolve(
 def _plan(fleet: Fleet) -> Plan:
     ctx = fleet.ctx
     ctx.check_name(("metadata", "name"), fleet.topology.metadata.name, "subdomain")
+    organization = fleet.spec.defaults.organization
+    if organization is not None and not organization.isprintable():
+        ctx.error((*S, "defaults", "organization"), CONTROL_CHARACTERS)
     resolve_roots(fleet)
     rotations = resolve_rotations(fleet)
     seen: dict[str, int] = {}

@@ -11,6 +11,7 @@ from aiogen.resolve.lifetimes import check_lifetime
 from aiogen.yamlio.document import PathKey
 
 MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name; cert-manager's webhook rejects longer
+CONTROL_CHARACTERS = "must not hold control characters (a newline, NUL, tab, ...)"
 
 
 def in_cluster_ca(
@@ -26,6 +27,8 @@ def in_cluster_ca(
 ) -> InClusterCA:
     """An in-cluster CA Certificate (named ``name``, its Secret too), checked as cert-manager's webhook would."""
     check_common_name(ctx, (*path, "commonName"), ca.common_name)
+    if ca.organization is not None and not ca.organization.isprintable():
+        ctx.error((*path, "organization"), CONTROL_CHARACTERS)
     check_lifetime(ctx, path, ca.duration, ca.renew_before)
     if is_root and ca.private_key.rotation_policy == "Always":
         ctx.warn(
@@ -54,6 +57,6 @@ def check_common_name(ctx: Context, path: PathKey, common_name: str) -> None:
     if not common_name.strip():
         ctx.error(path, "a CA needs a non-empty commonName (cert-manager requires a CN or SAN)")
     elif not common_name.isprintable():
-        ctx.error(path, "must not hold control characters (a newline, NUL, tab, ...)")
+        ctx.error(path, CONTROL_CHARACTERS)
     if len(common_name) > MAX_COMMON_NAME:
         ctx.error(path, f"is {len(common_name)} characters; cert-manager allows at most {MAX_COMMON_NAME}")

@@ -22,12 +22,12 @@ def resolve_cluster(
 ) -> Cluster | None:
     """The Plan of one cluster, or None after reporting every problem found in it."""
     ctx = fleet.ctx
-    errors_before = len(ctx.errors)
+    errors_before = ctx.found
     scope = ClusterScope(
         fleet, cluster, path, rotations, _namespaces(fleet, cluster, path), _issuer(fleet, cluster, path)
     )
     chains = _chains(scope)
-    if chains is None or len(ctx.errors) > errors_before:
+    if chains is None or ctx.found > errors_before:
         resolve_listeners(scope, None, None)  # still report listener problems
         return None
     rotation, current, nxt = chains
@@ -40,7 +40,7 @@ def resolve_cluster(
     check_root_sources(scope, signers)
     auth = client_auth(scope)
     listeners = resolve_listeners(scope, signers, auth)
-    if len(ctx.errors) > errors_before:
+    if ctx.found > errors_before:
         return None
     check_nesting(ctx, (*path, "pki"), signers, listeners)
     check_chains(ctx, path, signers, listeners, auth)

@@ -29,11 +29,13 @@ class Context:
     pem_cache: dict[str, tuple[CertSummary, ...] | None] = field(default_factory=dict)
     # a value every cluster inherits (spec.defaults) is judged once per cluster: say it once
     _said: set[tuple[PathKey, str, str]] = field(default_factory=set, repr=False)
+    found: int = 0  # errors found, each repeat counted: what a rule asks to know "did anything fail here?"
 
     def locate(self, path: PathKey) -> Location | None:
         return self.doc.locate(path) if self.doc else None
 
     def error(self, path: PathKey, message: str, hint: str | None = None) -> None:
+        self.found += 1
         if self._first(path, message, "error"):
             self.errors.append(Problem(message, format_path(path), self.locate(path), "error", hint))
 
