@@ -72,7 +72,8 @@ def day_of(stage: Stage, gaps: tuple[int, int, int]) -> date:
 
 def _kv(cluster: str, generation: str) -> dict[str, Any]:
     return {"vault": f"kv-{cluster}", "certificateSecret": f"{cluster}-ica-{generation}",
-            "keySecret": f"{cluster}-ica-{generation}-key", "clientID": "c", "tenantID": "t"}
+            "keySecret": f"{cluster}-ica-{generation}-key", "clientID": "00000000-0000-4000-8000-00000000000c",
+            "tenantID": "00000000-0000-4000-8000-00000000000a"}
 
 
 def _in_cluster_root(cluster: str, generation: str) -> dict[str, Any]:
@@ -133,7 +134,8 @@ def spec_for(fleet: Fleet, state: State) -> dict[str, Any]:
             roots[name] = {"certificate": {"file": f"{name}.pem"}}
             if kv_root:
                 roots[name]["keyVault"] = {"vault": "kv-fleet", "certificateSecret": f"{name}-ca",
-                                           "keySecret": f"{name}-key", "clientID": "c", "tenantID": "t"}
+                                           "keySecret": f"{name}-key", "clientID": "00000000-0000-4000-8000-00000000000c",
+            "tenantID": "00000000-0000-4000-8000-00000000000a"}
     client_roots: dict[str, Any] = {
         "contoso-devices-2025": {"certificate": {"file": "contoso-devices-2025.pem"}},
         "contoso-devices-2027": {"certificate": {"file": "contoso-devices-2027.pem"}, "maxLeafLifetime": "365d"},

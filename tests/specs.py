@@ -28,7 +28,7 @@ def intermediate_fleet() -> Spec:
                         "mode": "intermediate",
                         "root": "root-a",
                         "intermediate": {
-                            "keyVault": {"vault": "kv-a", "certificateSecret": "ica-a", "keySecret": "ica-a-key", "clientID": "c1", "tenantID": "t1"},
+                            "keyVault": {"vault": "kv-a", "certificateSecret": "ica-a", "keySecret": "ica-a-key", "clientID": "00000000-0000-4000-8000-0000000000c1", "tenantID": "00000000-0000-4000-8000-0000000000a1"},
                             "certificate": {"file": "pki/ica-a.pem"},
                         },
                     },

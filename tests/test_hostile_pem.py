@@ -88,7 +88,7 @@ def spec_with_root(tmp_path: Path, pem_bytes: bytes | None, file: str = "pki/roo
         HEAD
         + f"  roots:\n    r1: {{certificate: {{file: {file!r}}}}}\n"
         + "  clusters:\n"
-        + "    - name: c1\n"
+        + "    - name: cl1\n"
         + "      pki: {mode: intermediate, root: r1, intermediate: {secret: {name: ica}}}\n",
         encoding="utf-8",
     )
@@ -272,7 +272,7 @@ def test_subject_text_cannot_inject_lines_into_the_ca_bundle(tmp_path: Path) -> 
     out = tmp_path / "out"
     run = aiogen("render", spec, "-o", out, "--now", "2025-06-01")
     assert run.code == 0, run.err
-    bundle = (out / "c1/ca-bundle.pem").read_text()
+    bundle = (out / "cl1/ca-bundle.pem").read_text()
     assert [line for line in bundle.splitlines() if "-----" in line] == [
         "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"]
     comment = next(line for line in bundle.splitlines() if line.startswith("# r1:"))
@@ -405,7 +405,7 @@ def test_rendered_examples_pass_the_keyscan(tmp_path: Path, example: str) -> Non
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ("name: c1\n", "name: c1\n      pki: {mode: single-root, root: {selfSigned: {commonName: \"r\\x7f\"}}}\n#"),
+        ("name: cl1\n", "name: cl1\n      pki: {mode: single-root, root: {selfSigned: {commonName: \"r\\x7f\"}}}\n#"),
         ("spec:\n", "spec:\n  defaults:\n    trust:\n      clients:\n        - name: mqtt\n"
                     "          namespaceSelector: {matchLabels: {\"k\\x85\\x9b\": v}}\n"),
     ],

@@ -103,7 +103,7 @@ def pinned_spec(file: str = "pki/root.pem") -> str:
         HEAD
         + f"  roots:\n    r1: {{certificate: {{file: {file}}}}}\n"
         + "  clusters:\n"
-        + "    - name: c1\n"
+        + "    - name: cl1\n"
         + "      pki: {mode: intermediate, root: r1, intermediate: {secret: {name: ica}}}\n"
     )
 

@@ -36,7 +36,7 @@ def test_only_the_rotation_lines_change(work: Path) -> None:
     assert changed_lines(before, spec.read_text()) == [
         "-      phase: distribute",
         "+      phase: switch",
-        "+        switch: 2026-12-15",
+        '+        switch: "2026-12-15"',  # the examples quote their dates; so does the new one
     ]
     assert errors(run.err)[0] == f"{spec}: rotation root-2028 moved from distribute to switch (started.switch: 2026-12-15)"
     assert errors(run.err)[-1].startswith("next: retire     2027-03-16  in 91 days   (the switch day 2026-12-15 + ")
@@ -65,8 +65,8 @@ def test_other_layouts_are_kept(work: Path, indent: tuple[int, int, int]) -> Non
     pad = " " * (indent[0] * 2)  # started's entries, two mapping levels below the rotation's keys
     lines = changed_lines(text, spec.read_text())
     assert [line[0] + line[1:].strip() for line in lines] == ['-phase: "distribute"', '+phase: "switch"',
-                                                              "+switch: 2026-12-15"]
-    assert lines[2].endswith(pad + "switch: 2026-12-15")
+                                                              '+switch: "2026-12-15"']
+    assert lines[2].endswith(pad + 'switch: "2026-12-15"')
     assert "note:" not in run.err
 
 
@@ -138,7 +138,7 @@ def test_dry_run_prints_and_changes_nothing(work: Path) -> None:
     assert run.code == 0, run.err
     assert spec.read_text() == before
     assert changed_lines(before, run.out) == ["-      phase: distribute", "+      phase: switch",
-                                              "+        switch: 2026-12-15"]
+                                              '+        switch: "2026-12-15"']
     assert f"{spec}: rotation root-2028 would move from distribute to switch (started.switch: 2026-12-15)" in run.err
 
 

@@ -1,4 +1,4 @@
-"""Every rule the resolver enforces (DESIGN.md "Rules the resolver enforces"), each with its text."""
+"""Every rule the resolver enforces (docs/spec.md "Rules aiogen enforces"), each with its text."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_base_specs_are_valid(tmp_path: Path, pki_dir: Path) -> None:
     assert lab(tmp_path / "lab", pki_dir, lambda s: None) == ([], [])
 
 
-# -- CA certificates (reference/cert-manager.md §1.3)
+# -- CA certificates (https://cert-manager.io/docs/usage/certificate/)
 
 
 def test_ca_common_name_at_most_64(tmp_path: Path, pki_dir: Path) -> None:
@@ -78,11 +78,11 @@ def test_root_rotation_policy_always_is_a_warning(tmp_path: Path, pki_dir: Path)
     errors, warnings = lab(tmp_path, pki_dir, lambda s: root_ca(s).update(privateKey={"rotationPolicy": "Always"}))
     assert errors == []
     assert warnings == ["spec.clusters[0].pki.root.selfSigned.privateKey.rotationPolicy: Always gives the root a new "
-                        "key at every renewal; leaves signed by the old key stop verifying (reference/cert-manager.md "
-                        "§7.5) (use Never and roll the root over with a rotation)"]
+                        "key at every renewal; leaves signed by the old key stop verifying "
+                        "(https://cert-manager.io/docs/usage/certificate/#configuring-private-key-rotation) (use Never and roll the root over with a rotation)"]
 
 
-# -- lifetimes nest (§7.7)
+# -- lifetimes nest (https://cert-manager.io/docs/usage/certificate/#renewal)
 
 
 def test_leaf_outliving_in_cluster_root(tmp_path: Path, pki_dir: Path) -> None:
@@ -148,7 +148,7 @@ def test_mixed_families_without_x509_is_a_warning(tmp_path: Path, pki_dir: Path)
                         "root-a (Rsa2048) are different key families"]
 
 
-# -- listeners (reference/aio.md §2.4)
+# -- listeners (https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/howto-configure-brokerlistener)
 
 
 def second_listener(s: Spec, **fields: object) -> None:
@@ -216,7 +216,7 @@ def test_no_san_on_external_listener_is_a_warning(tmp_path: Path, pki_dir: Path)
                         "hostname verification (add the DNS name or IP address clients dial)"]
 
 
-# -- trust distribution (reference/cert-manager.md §6)
+# -- trust distribution (https://cert-manager.io/docs/trust/trust-manager/)
 
 
 def test_client_bundle_needs_a_selector(tmp_path: Path, pki_dir: Path) -> None:
@@ -232,8 +232,8 @@ def test_in_cluster_root_must_live_in_the_trust_namespace(tmp_path: Path, pki_di
     errors, _ = lab(tmp_path, pki_dir, lambda s: cluster(s)["pki"].update(issuer={"kind": "Issuer"}))
     assert errors == [
         "spec.clusters[0].pki: in-cluster root 'lab-1-root' would live in namespace 'azure-iot-operations', but "
-        "trust-manager reads Bundle sources only from the trust namespace 'cert-manager' (reference/cert-manager.md "
-        "§6.4) (use a ClusterIssuer with clusterResource == trust namespace, or bring a root by its PEM)"
+        "trust-manager reads Bundle sources only from the trust namespace 'cert-manager' "
+        "(https://cert-manager.io/docs/trust/trust-manager/#trust-namespace) (use a ClusterIssuer with clusterResource == trust namespace, or bring a root by its PEM)"
     ]
 
 
@@ -267,7 +267,8 @@ def test_intermediate_chain_excludes_the_root(tmp_path: Path, pki_dir: Path) -> 
         (tmp_path / "pki" / name).write_text((pki_dir / name).read_text())
     errors, _ = fleet(tmp_path, pki_dir, mutate)
     assert errors == ["spec.clusters[0].pki.intermediate.certificate.file: certificate 2 ('CN=Test Root A') is a "
-                      "self-signed root; the intermediate chain must exclude the root (reference/cert-manager.md §2.2) "
+                      "self-signed root; the intermediate chain must exclude the root "
+                      "(https://cert-manager.io/docs/configuration/ca/) "
                       "(remove the root from the file)"]
 
 

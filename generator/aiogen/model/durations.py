@@ -2,8 +2,8 @@
 
 The spec accepts Go durations (``720h``, ``1h30m``, ``45m``) and the friendlier ``30d``/``1y``
 (1d = 24h, 1y = 365d). Output is always Go form in hours (``8760h``, ``1h30m``), which is what
-cert-manager and the AIO BrokerListener expect (reference/aio.md §2.2: "Go time.Duration format
-(h|m|s)").
+cert-manager and the AIO BrokerListener expect (Go time.Duration format:
+https://pkg.go.dev/time#ParseDuration).
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from aiogen.model.problems import shown
+
 _UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_TERM = re.compile(r"(\d+)(y|w|d|h|m|s)")
-_WHOLE = re.compile(r"(?:\d+(?:y|w|d|h|m|s))+")
+# ASCII digits only: int() would read "٧٢٠" or "７２０" too, which no Go parser accepts
+_TERM = re.compile(r"([0-9]+)(y|w|d|h|m|s)")
+_WHOLE = re.compile(r"(?:[0-9]+(?:y|w|d|h|m|s))+")
 
 
 class DurationError(ValueError):
@@ -23,21 +26,23 @@ class DurationError(ValueError):
 def parse_duration(text: str) -> timedelta:
     """Parse ``720h``, ``1h30m``, ``30d``, ``1y``; raise `DurationError` with a usable message."""
     value = text.strip()
+    if any(ch.isdigit() and not ch.isascii() for ch in value):
+        raise DurationError(f"{shown(text)} has non-ASCII digits; write durations with 0-9, like 720h")
     if not _WHOLE.fullmatch(value):
         raise DurationError(
-            f"{text!r} is not a duration; use Go form like 720h or 1h30m, or 30d / 1y"
+            f"{shown(text)} is not a duration; use Go form like 720h or 1h30m, or 30d / 1y"
         )
     seconds = 0
     seen: list[str] = []
     for amount, unit in _TERM.findall(value):
         if unit in seen:
-            raise DurationError(f"{text!r} names the unit {unit!r} twice")
+            raise DurationError(f"{shown(text)} names the unit {unit!r} twice")
         seen.append(unit)
         seconds += int(amount) * _UNITS[unit]
     if seconds <= 0:
-        raise DurationError(f"{text!r} is zero; a duration must be positive")
+        raise DurationError(f"{shown(text)} is zero; a duration must be positive")
     if seconds > 200 * 365 * 86400:
-        raise DurationError(f"{text!r} is longer than 200 years")
+        raise DurationError(f"{shown(text)} is longer than 200 years")
     return timedelta(seconds=seconds)
 
 

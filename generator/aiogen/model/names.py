@@ -13,6 +13,11 @@ import re
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_LABEL = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?")
 _CONFIGMAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_KEY_VAULT = re.compile(r"[A-Za-z][-A-Za-z0-9]{1,22}[A-Za-z0-9]")
+# Key Vault secret names (1-127 of [0-9a-zA-Z-]) that also match SecretSync's sourcePath pattern.
+_KEY_VAULT_SECRET = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9]{0,125}[A-Za-z0-9])?")
 
 
 def label_problem(value: str) -> str | None:
@@ -79,14 +84,75 @@ def dns_name_problem(value: str) -> str | None:
 
 
 def ip_problem(value: str) -> str | None:
+    """Why ``value`` is not an IP address a certificate can hold (no network, no IPv6 zone), or None."""
+    if "/" in value:
+        return "is a network, not an address"
+    if "%" in value:
+        return "has an IPv6 zone (%...); a certificate holds the address only"
+    if not value.isascii():
+        return "is not an IPv4 or IPv6 address"
     try:
         ipaddress.ip_address(value)
     except ValueError:
         return "is not an IPv4 or IPv6 address"
-    if "/" in value:
-        return "is a network, not an address"
     return None
 
 
 def canonical_ip(value: str) -> str:
     return str(ipaddress.ip_address(value))
+
+
+def label_key_problem(value: str) -> str | None:
+    """Why ``value`` is not a Kubernetes label key (``[prefix/]name``), or None.
+
+    https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+    """
+    prefix, _, name = value.rpartition("/")
+    if "/" in value and (not prefix or subdomain_problem(prefix)):
+        return "must be a label key: its prefix before '/' must be a DNS-1123 subdomain"
+    if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
+        return (
+            "must be a label key: at most 63 letters, digits, '-', '_' and '.', starting and ending "
+            "alphanumeric (optionally after a DNS subdomain prefix and '/')"
+        )
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    """Why ``value`` is not a Kubernetes label value (empty, or a label key's name part), or None."""
+    if value and (len(value) > 63 or not _LABEL_NAME.fullmatch(value)):
+        return (
+            "must be a label value: at most 63 letters, digits, '-', '_' and '.', starting and ending "
+            "alphanumeric"
+        )
+    return None
+
+
+def guid_problem(value: str) -> str | None:
+    """Why ``value`` is not a GUID (an Azure client or tenant ID), or None."""
+    if not _GUID.fullmatch(value):
+        return "is not a GUID (like 00000000-0000-0000-0000-000000000000)"
+    return None
+
+
+def key_vault_name_problem(value: str) -> str | None:
+    """Why Azure would refuse ``value`` as a Key Vault name, or None.
+
+    https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftkeyvault
+    """
+    if not _KEY_VAULT.fullmatch(value) or "--" in value:
+        return (
+            "is not a Key Vault name: 3-24 letters, digits and '-', starting with a letter, ending with a "
+            "letter or digit, no consecutive '-'"
+        )
+    return None
+
+
+def key_vault_secret_problem(value: str) -> str | None:
+    """Why ``value`` cannot name a Key Vault secret that a SecretSync ``sourcePath`` reads, or None."""
+    if not _KEY_VAULT_SECRET.fullmatch(value):
+        return (
+            "is not a Key Vault secret name usable as a SecretSync sourcePath: 1-127 letters, digits and '-', "
+            "starting and ending alphanumeric"
+        )
+    return None

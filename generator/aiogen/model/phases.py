@@ -19,3 +19,18 @@ from typing import Literal
 Phase = Literal["prepare", "distribute", "switch", "retire"]
 PHASES: tuple[Phase, ...] = ("prepare", "distribute", "switch", "retire")
 StepPhase = Literal["prepare", "distribute", "switch", "retire", "finish"]  # a step `rollout advance` takes
+
+
+def signs_with_new(phase: Phase) -> bool:
+    """Whether the new chain signs leaves in ``phase`` (switch and retire)."""
+    return phase in ("switch", "retire")
+
+
+def trusts_old(phase: Phase) -> bool:
+    """Whether clients still trust the old root in ``phase`` (every phase but retire)."""
+    return phase != "retire"
+
+
+def trusts_new(phase: Phase) -> bool:
+    """Whether clients already trust the new root in ``phase`` (every phase after prepare)."""
+    return phase != "prepare"

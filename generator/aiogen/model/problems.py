@@ -8,9 +8,20 @@ anything heavy: the KRM entry point uses it on every `kustomize build`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import date
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+
+MAX_SHOWN = 80  # characters of a user's value quoted back in a message
+
+
+def shown(value: Any, limit: int = MAX_SHOWN) -> str:
+    """A user's value quoted for a message: repr (one line, control characters escaped), bounded."""
+    text = value.isoformat() if isinstance(value, date) else repr(value)
+    if len(text) > limit:
+        text = f"{text[: limit - 16]}… ({len(text)} chars)"
+    return text
 
 # Exit codes shared by every subcommand.
 EXIT_OK = 0

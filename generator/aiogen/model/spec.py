@@ -81,22 +81,27 @@ class Model(BaseModel):
 
 
 class PrivateKey(Model):
-    """Key of a certificate. `rotationPolicy` is always explicit (cert-manager's default changed
-    to Always in v1.18; reference/cert-manager.md §1.2)."""
+    """Key of a certificate. `rotationPolicy` is always rendered explicitly (cert-manager's default
+    changed to Always in v1.18: https://cert-manager.io/docs/releases/release-notes/release-notes-1.18/)."""
 
-    algorithm: KeyAlgorithm = "Ec256"
-    rotation_policy: RotationPolicy = "Always"
+    algorithm: KeyAlgorithm = Field("Ec256", description="Ec256, Ec384, Ec521, Rsa2048, Rsa4096 or Rsa8192")
+    rotation_policy: RotationPolicy = Field("Always", description="Always: a new key at each renewal; Never: keep it")
 
 
 class CAPrivateKey(Model):
-    """Key of an in-cluster CA. `Never` keeps the CA's identity across renewals (§7.5)."""
+    """Key of an in-cluster CA. `Never` keeps the CA's identity across renewals, so certificates it
+    signed keep verifying (https://cert-manager.io/docs/usage/certificate/#configuring-private-key-rotation)."""
 
-    algorithm: KeyAlgorithm = "Ec256"
-    rotation_policy: RotationPolicy = "Never"
+    algorithm: KeyAlgorithm = Field("Ec256", description="Ec256, Ec384, Ec521, Rsa2048, Rsa4096 or Rsa8192")
+    rotation_policy: RotationPolicy = Field(
+        "Never", description="Never: keep the key at each renewal (right for a CA); Always: a new key each time"
+    )
 
 
 class Namespaces(Model):
-    aio: str = "azure-iot-operations"
+    """The namespaces aiogen's objects live in."""
+
+    aio: str = Field("azure-iot-operations", description="the namespace Azure IoT Operations is installed in")
     trust: str = Field("cert-manager", description="trust-manager's trust namespace: every Bundle source lives here")
     cluster_resource: str = Field(
         "cert-manager", description="cert-manager's --cluster-resource-namespace: ClusterIssuer CA Secrets live here"
@@ -109,73 +114,90 @@ class Namespaces(Model):
 
 
 class NamespacesOverride(Model):
-    aio: str | None = None
-    trust: str | None = None
-    cluster_resource: str | None = None
-    create: bool | None = None
+    """This cluster's namespaces; each field left out comes from spec.defaults.namespaces."""
+
+    aio: str | None = Field(None, description="the namespace Azure IoT Operations is installed in")
+    trust: str | None = Field(None, description="trust-manager's trust namespace: every Bundle source lives here")
+    cluster_resource: str | None = Field(None, description="cert-manager's --cluster-resource-namespace")
+    create: bool | None = Field(None, description="render a Namespace object for the AIO namespace")
 
 
 class Issuer(Model):
     """The CA issuer that signs broker certificates; AIO's trust settings name it."""
 
-    kind: Literal["ClusterIssuer", "Issuer"] = "ClusterIssuer"
-    name: str = "aio-ca-issuer"
+    kind: Literal["ClusterIssuer", "Issuer"] = Field(
+        "ClusterIssuer",
+        description="ClusterIssuer (CA Secret in clusterResource namespace) or Issuer (in the AIO namespace)",
+    )
+    name: str = Field("aio-ca-issuer", description="name of the issuer; AIO's trust settings name it")
 
 
 class IssuerOverride(Model):
-    kind: Literal["ClusterIssuer", "Issuer"] | None = None
-    name: str | None = None
+    """This cluster's issuer; each field left out comes from spec.defaults.issuer."""
+
+    kind: Literal["ClusterIssuer", "Issuer"] | None = Field(None, description="ClusterIssuer or Issuer")
+    name: str | None = Field(None, description="name of the issuer; AIO's trust settings name it")
 
 
 class Leaf(Model):
     """Broker server certificates (BrokerListener certManagerCertificateSpec)."""
 
-    duration: Duration = timedelta(hours=720)
-    renew_before: Duration = timedelta(hours=240)
-    private_key: PrivateKey = PrivateKey()
+    duration: Duration = Field(timedelta(hours=720), description="lifetime of a broker server certificate (720h, 30d)")
+    renew_before: Duration = Field(timedelta(hours=240), description="renew this long before expiry (< duration)")
+    private_key: PrivateKey = Field(PrivateKey(), description="key algorithm and rotation policy of the certificate")
 
 
 class LeafOverride(Model):
-    duration: Duration | None = None
-    renew_before: Duration | None = None
-    private_key: PrivateKey | None = None
+    """This cluster's broker certificates; each field left out comes from spec.defaults.leaf."""
+
+    duration: Duration | None = Field(None, description="lifetime of a broker server certificate (720h, 30d)")
+    renew_before: Duration | None = Field(None, description="renew this long before expiry (< duration)")
+    private_key: PrivateKey | None = Field(None, description="key algorithm and rotation policy of the certificate")
 
 
 class LabelSelectorRequirement(Model):
-    key: str
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] = []
+    """One label requirement of a Kubernetes label selector."""
+
+    key: str = Field(description="the label key (Kubernetes label syntax, optionally prefix/name)")
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"] = Field(description="how the key's value is matched")
+    values: list[str] = Field([], description="label values for In and NotIn; empty for Exists and DoesNotExist")
 
 
 class LabelSelector(Model):
-    match_labels: dict[str, str] = {}
-    match_expressions: list[LabelSelectorRequirement] = []
+    """Which namespaces receive a Bundle's ConfigMap (a Kubernetes label selector, never empty)."""
+
+    match_labels: dict[str, str] = Field({}, description="labels a namespace must carry, key: value")
+    match_expressions: list[LabelSelectorRequirement] = Field([], description="requirements a namespace meets, all")
 
 
 class AioTrustBundle(Model):
     """The Bundle whose ConfigMap AIO's trust settings name (target: the AIO namespace only)."""
 
-    name: str = "aio-trust-bundle"
-    key: str = "ca.crt"
+    name: str = Field("aio-trust-bundle", description="name of the Bundle and of the ConfigMap it writes")
+    key: str = Field("ca.crt", description="ConfigMap key holding the PEM roots")
 
 
 class ClientTrustBundle(Model):
     """A Bundle for in-cluster MQTT clients in labelled namespaces."""
 
-    name: str
-    key: str = "ca.crt"
-    namespace_selector: LabelSelector
+    name: str = Field(description="name of the Bundle and of the ConfigMap it writes in each selected namespace")
+    key: str = Field("ca.crt", description="ConfigMap key holding the PEM roots")
+    namespace_selector: LabelSelector = Field(description="the namespaces that receive the ConfigMap")
 
 
 class Trust(Model):
-    aio: AioTrustBundle = AioTrustBundle()
-    clients: list[ClientTrustBundle] = []
+    """How the trusted roots reach AIO and in-cluster clients (trust-manager Bundles)."""
+
+    aio: AioTrustBundle = Field(AioTrustBundle(), description="the Bundle AIO's trust settings name")
+    clients: list[ClientTrustBundle] = Field([], description="Bundles for in-cluster MQTT clients")
     pinned_roots_config_map: str = Field(
         "aiogen-pinned-roots", description="ConfigMap in the trust namespace holding the roots known by their PEM"
     )
 
 
 class CertificateFile(Model):
+    """A PEM certificate file next to the spec (public certificates only, never keys)."""
+
     file: str = Field(description="PEM file, relative to the spec file's directory")
 
 
@@ -185,16 +207,17 @@ class KeyVault(Model):
     Two Key Vault *secrets*: the PEM certificate chain (the CA first, then any intermediates above
     it, root optional) and the PEM private key. The SecretSync CRD only accepts an object name
     (optionally with a version index) as `sourcePath`, so each becomes one key of the synced
-    `kubernetes.io/tls` Secret (reference/aio.md §6, "Alternative").
+    `kubernetes.io/tls` Secret
+    (https://learn.microsoft.com/azure/iot-operations/secure-iot-ops/howto-manage-secrets).
     """
 
-    vault: str = Field(description="Key Vault name")
+    vault: str = Field(description="Key Vault name (3-24 letters, digits and '-')")
     certificate_secret: str = Field(description="Key Vault secret holding the PEM certificate chain (tls.crt)")
     key_secret: str = Field(description="Key Vault secret holding the PEM private key (tls.key)")
     client_id: str = Field(
-        alias="clientID", description="client ID of the managed identity federated to the ServiceAccount"
+        alias="clientID", description="client ID (a GUID) of the managed identity federated to the ServiceAccount"
     )
-    tenant_id: str = Field(alias="tenantID")
+    tenant_id: str = Field(alias="tenantID", description="Microsoft Entra tenant ID (a GUID) of that identity")
     secret_name: str | None = Field(None, description="name of the synced Secret; defaults to certificateSecret")
     service_account: str = Field("aiogen-ca-sync", description="ServiceAccount the SecretSync runs as")
 
@@ -202,17 +225,20 @@ class KeyVault(Model):
 class SecretRef(Model):
     """A CA keypair Secret that already exists in the CA namespace (kubernetes.io/tls)."""
 
-    name: str
+    name: str = Field(description="name of the kubernetes.io/tls Secret")
 
 
 class InClusterCA(Model):
     """A CA that cert-manager creates and renews in the cluster."""
 
-    common_name: str
-    organization: str | None = None
-    duration: Duration = timedelta(days=3650)
-    renew_before: Duration = timedelta(days=365)
-    private_key: CAPrivateKey = CAPrivateKey()
+    common_name: str = Field(description="subject CN of the CA (at most 64 characters)")
+    organization: str | None = Field(None, description="subject O=; default: spec.defaults.organization")
+    duration: Duration = Field(timedelta(days=3650), description="lifetime of the CA certificate (10y)")
+    renew_before: Duration = Field(
+        timedelta(days=365),
+        description="how long before expiry cert-manager renews it; at least the longest certificate it signs",
+    )
+    private_key: CAPrivateKey = Field(CAPrivateKey(), description="key algorithm and rotation policy of the CA")
 
 
 class Root(Model):
@@ -223,11 +249,11 @@ class Root(Model):
     cert-manager (`selfSigned`).
     """
 
-    certificate: CertificateFile | None = None
-    key_vault: KeyVault | None = None
-    secret: SecretRef | None = None
-    self_signed: InClusterCA | None = None
-    allow_expired: bool = False
+    certificate: CertificateFile | None = Field(None, description="the root's public certificate (PEM)")
+    key_vault: KeyVault | None = Field(None, description="the root keypair in Key Vault (single-root mode only)")
+    secret: SecretRef | None = Field(None, description="the root keypair in a Secret (single-root mode only)")
+    self_signed: InClusterCA | None = Field(None, description="a root cert-manager creates in the cluster")
+    allow_expired: bool = Field(False, description="accept an expired certificate (only if you know why)")
 
     @model_validator(mode="after")
     def _one_source(self) -> Root:
@@ -244,25 +270,25 @@ class Root(Model):
 class InlineRoot(Root):
     """A root written inside a cluster's pki (named `<cluster>-root` unless `name` is set)."""
 
-    name: str | None = None
+    name: str | None = Field(None, description="the root's name; default: <cluster>-root")
 
 
 class ClientRoot(Model):
     """A root that signs MQTT client (device) certificates."""
 
-    certificate: CertificateFile
+    certificate: CertificateFile = Field(description="the client root's public certificate (PEM)")
     max_leaf_lifetime: Duration | None = Field(
         None, description="longest lifetime of a client certificate issued under this root (for retire safety)"
     )
-    allow_expired: bool = False
+    allow_expired: bool = Field(False, description="accept an expired certificate (only if you know why)")
 
 
 class Intermediate(Model):
     """Where a cluster's intermediate CA keypair comes from: exactly one source."""
 
-    key_vault: KeyVault | None = None
-    secret: SecretRef | None = None
-    in_cluster: InClusterCA | None = None
+    key_vault: KeyVault | None = Field(None, description="the intermediate keypair in Key Vault")
+    secret: SecretRef | None = Field(None, description="the intermediate keypair in an existing Secret")
+    in_cluster: InClusterCA | None = Field(None, description="created by cert-manager, signed by an in-cluster root")
     certificate: CertificateFile | None = Field(
         None, description="the intermediate's public chain (child first, no root), to check chain and lifetimes"
     )
@@ -279,90 +305,122 @@ class Intermediate(Model):
 class Chain(Model):
     """One CA generation of a cluster: a root and (in intermediate mode) the intermediate under it."""
 
-    root: str | InlineRoot
-    intermediate: Intermediate | None = None
+    root: str | InlineRoot = Field(description="name of a root in spec.roots, or an inline root")
+    intermediate: Intermediate | None = Field(None, description="the intermediate CA (intermediate mode)")
 
 
 class Pki(Model):
-    mode: Literal["single-root", "intermediate"]
+    """Who signs this cluster's broker certificates."""
+
+    mode: Literal["single-root", "intermediate"] = Field(
+        description="single-root: the root signs broker certificates; intermediate: a per-cluster intermediate does"
+    )
     root: str | InlineRoot = Field(description="name of a root in spec.roots, or an inline selfSigned root")
-    intermediate: Intermediate | None = None
+    intermediate: Intermediate | None = Field(None, description="the cluster's intermediate CA (intermediate mode)")
     next: Chain | None = Field(None, description="the chain a rotation in progress moves this cluster to")
-    issuer: IssuerOverride | None = None
+    issuer: IssuerOverride | None = Field(None, description="override of spec.defaults.issuer")
 
 
 class San(Model):
-    dns: list[str] = []
-    ip: list[str] = []
+    """Subject alternative names of a broker server certificate: what clients dial."""
+
+    dns: list[str] = Field([], description="DNS names clients dial (one leading wildcard label allowed)")
+    ip: list[str] = Field([], description="IP addresses clients dial (IPv4 or IPv6, no zone)")
     in_cluster_names: bool = Field(
         False, description="add the listener Service's in-cluster DNS names (for in-cluster clients)"
     )
 
 
 class Tls(Model):
-    mode: Literal["Automatic", "Manual"] = "Automatic"
-    san: San = San()
-    duration: Duration | None = None
-    renew_before: Duration | None = None
-    private_key: PrivateKey | None = None
+    """TLS of a listener port."""
+
+    mode: Literal["Automatic", "Manual"] = Field(
+        "Automatic", description="Automatic: cert-manager issues the certificate; Manual: an existing Secret"
+    )
+    san: San = Field(San(), description="Automatic: the certificate's subject alternative names")
+    duration: Duration | None = Field(None, description="Automatic: certificate lifetime; default: the cluster's leaf")
+    renew_before: Duration | None = Field(None, description="Automatic: renew this long before expiry; default: leaf")
+    private_key: PrivateKey | None = Field(None, description="Automatic: key algorithm and rotation; default: leaf")
     secret_name: str | None = Field(None, description="Automatic: Secret that receives the server certificate")
     secret_ref: str | None = Field(None, description="Manual: existing kubernetes.io/tls Secret in the AIO namespace")
 
 
 class ListenerPort(Model):
-    port: Port
-    node_port: Port | None = None
-    protocol: Literal["Mqtt", "WebSockets"] = "Mqtt"
-    authentication: Literal["x509", "serviceAccountToken", "none"]
+    """One port of a listener."""
+
+    port: Port = Field(description="the port clients connect to (1-65535, unique across the broker, not 18883)")
+    node_port: Port | None = Field(None, description="the node port (serviceType NodePort only, 30000-32767)")
+    protocol: Literal["Mqtt", "WebSockets"] = Field("Mqtt", description="MQTT over TCP or over WebSockets")
+    authentication: Literal["x509", "serviceAccountToken", "none"] = Field(
+        description="x509: client certificates; serviceAccountToken: Kubernetes tokens; none: anyone who can reach it"
+    )
     tls: Tls | None = Field(default_factory=Tls, description="TLS settings; null for plain TCP (not recommended)")
 
 
 class Listener(Model):
-    name: str
-    service_name: str | None = None
-    service_type: Literal["LoadBalancer", "NodePort", "ClusterIp"]
-    ports: list[ListenerPort] = Field(min_length=1)
+    """A BrokerListener: one Service of the broker and its ports."""
+
+    name: str = Field(description="BrokerListener name (3-63 lowercase letters, digits and '-')")
+    service_name: str | None = Field(None, description="the listener's Service name; default: the listener name")
+    service_type: Literal["LoadBalancer", "NodePort", "ClusterIp"] = Field(
+        description="Kubernetes Service type; one listener per type (AIO's default listener holds ClusterIp)"
+    )
+    ports: list[ListenerPort] = Field(min_length=1, description="the listener's ports (at least one)")
 
 
 class AuthorizationAttribute(Model):
-    subject: str
-    attributes: dict[str, str]
+    """Attributes given to clients whose certificate has this subject (for authorization rules)."""
+
+    subject: str = Field(description="the client certificate subject to match")
+    attributes: dict[str, str] = Field(description="attributes assigned to matching clients, name: value")
 
 
 class X509Authentication(Model):
-    trusted_client_roots: list[str] = Field(min_length=1)
+    """X.509 client authentication of the broker (a BrokerAuthentication)."""
+
+    trusted_client_roots: list[str] = Field(
+        min_length=1, description="names in spec.clientRoots whose client certificates the broker accepts"
+    )
     name: str = Field("x509-auth", description="BrokerAuthentication name")
     client_ca_config_map: str = Field("client-ca", description="ConfigMap (AIO namespace) of trusted client CAs")
-    authorization_attributes: dict[str, AuthorizationAttribute] = {}
+    authorization_attributes: dict[str, AuthorizationAttribute] = Field(
+        {}, description="authorization attributes by name, each for one client certificate subject"
+    )
     service_account_token_fallback: bool = Field(
         False, description="also accept Kubernetes service account tokens (audience aio-internal) on x509 ports"
     )
 
 
 class BrokerAuthentication(Model):
-    x509: X509Authentication | None = None
+    """How clients authenticate to the broker."""
+
+    x509: X509Authentication | None = Field(None, description="X.509 client certificate authentication")
 
 
 BrokerResources = Literal["kubernetes", "azure"]
 
 
 class Broker(Model):
-    broker_ref: str = "default"
+    """The AIO MQTT broker of a cluster: its listeners and authentication."""
+
+    broker_ref: str = Field("default", description="the Broker resource the listeners belong to")
     resources: BrokerResources | None = Field(
         None,
         description="kubernetes: BrokerListener/BrokerAuthentication objects; azure: an ARM template for "
         "Microsoft.IoTOperations broker listeners and authentications (AIO does not sync kubectl-made broker "
         "resources to Azure); default: spec.defaults.brokerResources",
     )
-    listeners: list[Listener] = []
-    authentication: BrokerAuthentication = BrokerAuthentication()
+    listeners: list[Listener] = Field([], description="listeners besides AIO's default listener")
+    authentication: BrokerAuthentication = Field(BrokerAuthentication(), description="client authentication")
 
 
 class Defaults(Model):
-    namespaces: Namespaces = Namespaces()
-    issuer: Issuer = Issuer()
-    leaf: Leaf = Leaf()
-    trust: Trust = Trust()
+    """Fleet-wide settings; each cluster may override namespaces, issuer, leaf and trust."""
+
+    namespaces: Namespaces = Field(Namespaces(), description="the namespaces aiogen's objects live in")
+    issuer: Issuer = Field(Issuer(), description="the CA issuer that signs broker certificates")
+    leaf: Leaf = Field(Leaf(), description="broker server certificates: lifetime, renewal and key")
+    trust: Trust = Field(Trust(), description="how trusted roots reach AIO and in-cluster clients")
     organization: str | None = Field(None, description="subject O= of in-cluster CAs; defaults to metadata.name")
     broker_resources: BrokerResources = Field(
         "kubernetes", description="how listeners and authentications are deployed (per cluster: broker.resources)"
@@ -370,23 +428,27 @@ class Defaults(Model):
 
 
 class Cluster(Model):
-    name: str
-    namespaces: NamespacesOverride | None = None
-    pki: Pki
-    trust: Trust | None = None
-    leaf: LeafOverride | None = None
-    broker: Broker = Broker()
+    """One Kubernetes cluster running Azure IoT Operations."""
+
+    name: str = Field(description="cluster name (3-63 lowercase letters, digits and '-'); also its output directory")
+    namespaces: NamespacesOverride | None = Field(None, description="override of spec.defaults.namespaces")
+    pki: Pki = Field(description="who signs this cluster's broker certificates")
+    trust: Trust | None = Field(None, description="override of spec.defaults.trust")
+    leaf: LeafOverride | None = Field(None, description="override of spec.defaults.leaf")
+    broker: Broker = Field(Broker(), description="the MQTT broker's listeners and authentication")
 
 
 class Rotation(Model):
     """A rollover in progress; `phase` moves prepare → distribute → switch → retire."""
 
-    name: str
-    kind: Literal["serverRoot", "clientRoot", "intermediate"]
+    name: str = Field(description="rotation name (a DNS-1123 label)")
+    kind: Literal["serverRoot", "clientRoot", "intermediate"] = Field(
+        description="what rolls over: the server root, a client root, or clusters' intermediates"
+    )
     from_: str | None = Field(None, alias="from", description="old root (serverRoot, clientRoot)")
     to: str | None = Field(None, description="new root (serverRoot, clientRoot)")
     clusters: list[str] | None = Field(None, description="limit to these clusters (default: every cluster affected)")
-    phase: Phase
+    phase: Phase = Field(description="the current phase: prepare, distribute, switch or retire (docs/rollover.md)")
     started: dict[Phase, Date] = Field(description="the date each phase so far began")
     min_dwell: Duration = Field(
         timedelta(days=1), description="shortest time to stay in prepare and distribute before moving on"
@@ -394,7 +456,9 @@ class Rotation(Model):
 
 
 class Metadata(Model):
-    name: str
+    """The spec's name and (ignored) Kubernetes-style metadata."""
+
+    name: str = Field(description="name of the fleet (a DNS-1123 subdomain); default subject O= of in-cluster CAs")
     annotations: dict[str, str] = Field(
         {}, description="ignored by aiogen (kustomize's config.kubernetes.io/function, aiogen.io/clusters, ...)"
     )
@@ -402,18 +466,22 @@ class Metadata(Model):
 
 
 class TopologySpec(Model):
-    defaults: Defaults = Defaults()
-    roots: dict[str, Root] = {}
-    client_roots: dict[str, ClientRoot] = {}
-    clusters: list[Cluster] = Field(min_length=1)
-    rotations: list[Rotation] = []
+    """The fleet: defaults, roots, clusters and rotations in progress."""
+
+    defaults: Defaults = Field(Defaults(), description="fleet-wide settings, overridable per cluster")
+    roots: dict[str, Root] = Field({}, description="root CA generations by name (public certificates, never keys)")
+    client_roots: dict[str, ClientRoot] = Field({}, description="roots of MQTT client (device) certificates, by name")
+    clusters: list[Cluster] = Field(min_length=1, description="the clusters (at least one)")
+    rotations: list[Rotation] = Field([], description="rollovers in progress (docs/rollover.md)")
 
 
 class Topology(Model):
-    api_version: Literal["aiogen.io/v1alpha1"]
-    kind: Literal["Topology"]
-    metadata: Metadata
-    spec: TopologySpec
+    """An aiogen topology: one typed spec of a fleet's PKI (docs/spec.md)."""
+
+    api_version: Literal["aiogen.io/v1alpha1"] = Field(description="always aiogen.io/v1alpha1")
+    kind: Literal["Topology"] = Field(description="always Topology")
+    metadata: Metadata = Field(description="the fleet's name")
+    spec: TopologySpec = Field(description="the fleet")
 
 
 def json_schema() -> dict[str, Any]:

@@ -17,23 +17,38 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
-    """Everything one resolution collects: problems (located in the spec), warnings, PEM reads."""
+    """Everything one resolution collects: problems (located in the spec) and warnings."""
 
     doc: Document | None
     now: datetime
     allow_outside_files: bool
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # every PEM file the spec names, by resolved path (None: unreadable, reported); filled by
+    # `aiogen.resolve.inputs` before any rule runs, read-only afterwards
     pem_cache: dict[str, tuple[CertSummary, ...] | None] = field(default_factory=dict)
+    # a value every cluster inherits (spec.defaults) is judged once per cluster: say it once
+    _said: set[tuple[PathKey, str, str]] = field(default_factory=set, repr=False)
+    found: int = 0  # errors found, each repeat counted: what a rule asks to know "did anything fail here?"
 
     def locate(self, path: PathKey) -> Location | None:
         return self.doc.locate(path) if self.doc else None
 
     def error(self, path: PathKey, message: str, hint: str | None = None) -> None:
-        self.errors.append(Problem(message, format_path(path), self.locate(path), "error", hint))
+        self.found += 1
+        if self._first(path, message, "error"):
+            self.errors.append(Problem(message, format_path(path), self.locate(path), "error", hint))
 
     def warn(self, path: PathKey, message: str, hint: str | None = None) -> None:
-        self.warnings.append(Problem(message, format_path(path), self.locate(path), "warning", hint))
+        if self._first(path, message, "warning"):
+            self.warnings.append(Problem(message, format_path(path), self.locate(path), "warning", hint))
+
+    def _first(self, path: PathKey, message: str, severity: str) -> bool:
+        key = (path, message, severity)
+        if key in self._said:
+            return False
+        self._said.add(key)
+        return True
 
     def check_name(self, path: PathKey, value: str, what: Literal["label", "subdomain"]) -> None:
         problem = names.label_problem(value) if what == "label" else names.subdomain_problem(value)
@@ -43,42 +58,3 @@ class Context:
     @property
     def base_dir(self) -> Path:
         return self.doc.base_dir if self.doc else Path.cwd()
-
-    def read_pem(self, path: PathKey, relative: str) -> tuple[CertSummary, ...] | None:
-        """Certificates of a PEM file named in the spec (None after reporting a problem)."""
-        from aiogen.pki import pem
-
-        try:
-            target = (self.base_dir / relative).resolve()
-        except (OSError, ValueError):
-            self.error(path, f"{shown(relative)} is not a usable file name")
-            return None
-        key = str(target)
-        if key in self.pem_cache:
-            return self.pem_cache[key]
-        self.pem_cache[key] = None
-        if not self.allow_outside_files and not target.is_relative_to(self.base_dir.resolve()):
-            self.error(
-                path,
-                f"{shown(relative)} is outside the spec's directory",
-                "move the file next to the spec, or pass --allow-outside-files",
-            )
-            return None
-        try:
-            data = pem.read_pem_file(target, source=relative)
-        except FileNotFoundError:
-            self.error(path, f"{shown(relative)} does not exist (paths are relative to the spec file)")
-            return None
-        except pem.PemError as error:
-            self.error(path, str(error))
-            return None
-        except OSError as error:
-            self.error(path, f"cannot read {shown(relative)}: {error.strerror}")
-            return None
-        try:
-            certs = tuple(pem.summarize(c) for c in pem.parse_certificates(data, source=relative))
-        except pem.PemError as error:
-            self.error(path, str(error))
-            return None
-        self.pem_cache[key] = certs
-        return certs

@@ -161,6 +161,9 @@ def _guess_indent(text: str) -> tuple[int, int, int] | None:
 def edit(text: str, rotation: RotationState, step: StepPhase, day: date, plan: Plan
          ) -> tuple[str, list[str]]:
     """The spec text after ``step``; notes say what else changed (formatting drift, removed definitions)."""
+    crlf = "\r\n" in text
+    if crlf:  # edited as LF, written back in the file's own line-ending style
+        text = text.replace("\r\n", "\n")
     yaml, data, drift = _faithful_yaml(text)
     notes: list[str] = []
     if drift:
@@ -175,8 +178,9 @@ def edit(text: str, rotation: RotationState, step: StepPhase, day: date, plan: P
             del data["spec"]["rotations"]
     else:
         entry["phase"] = _like(entry["phase"], step)
-        entry["started"][step] = day
-    return _dump(yaml, data), notes
+        entry["started"][step] = _date_like(entry["started"], data, day)
+    dumped = _dump(yaml, data)
+    return (dumped.replace("\n", "\r\n") if crlf else dumped), notes
 
 
 def _like(old: Any, value: str) -> Any:
@@ -188,6 +192,17 @@ def _like(old: Any, value: str) -> Any:
     if isinstance(old, SingleQuotedScalarString):
         return SingleQuotedScalarString(value)
     return value
+
+
+def _date_like(started: Any, data: Any, day: date) -> Any:
+    """``day`` quoted as the file quotes its dates (so YAML 1.1 loaders still read a string), or plain."""
+    rotations = (data.get("spec") or {}).get("rotations") or []
+    for dates in (started, *((r.get("started") or {}) for r in rotations)):
+        for value in dates.values():
+            quoted = _like(value, day.isoformat())
+            if type(quoted) is not str:  # a quoted scalar string
+                return quoted
+    return day
 
 
 def _finish(data: Any, entry: Any, rotation: RotationState) -> list[str]:

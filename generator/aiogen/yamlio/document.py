@@ -7,12 +7,14 @@ Every problem aiogen reports about a spec (or a KRM function config) is located 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from aiogen.model.problems import MAX_SHOWN as MAX_SHOWN
 from aiogen.model.problems import Location, Problem
+from aiogen.model.problems import shown as shown
 
 # Input limits; docs/hardening.md records what was tried and why these. Amplification (aliases)
 # and nesting are cut off at the first event over the limit; beyond that, parsing costs time
@@ -21,7 +23,6 @@ from aiogen.model.problems import Location, Problem
 MAX_BYTES = 16 * 1024 * 1024  # the spec file (or stdin): about 10,000 clusters written out in full
 MAX_NODES = 1_000_000  # values (mapping keys not counted), every alias counted expanded
 MAX_DEPTH = 64  # nesting of mappings and sequences (a spec needs fewer than 15)
-MAX_SHOWN = 80  # characters of a user's value quoted back in a message
 
 PathKey = tuple[str | int, ...]
 
@@ -41,12 +42,15 @@ def format_path(path: PathKey) -> str:
     return out
 
 
-def shown(value: Any, limit: int = MAX_SHOWN) -> str:
-    """A user's value quoted for a message: repr (one line, control characters escaped), bounded."""
-    text = value.isoformat() if isinstance(value, date) else repr(value)
-    if len(text) > limit:
-        text = f"{text[: limit - 16]}… ({len(text)} chars)"
-    return text
+def listing(values: Iterable[str], limit: int = 10) -> str:
+    """Names for a message (``a, b, c``): the first ``limit``, each bounded, then how many more."""
+    items = list(values)
+    head = ", ".join(v if len(v) <= MAX_SHOWN and v.isprintable() else shown(v) for v in items[:limit])
+    if not items:
+        return "none"
+    if len(items) > limit:
+        head += f" and {len(items) - limit} more"
+    return head
 
 
 @dataclass

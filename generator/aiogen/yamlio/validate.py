@@ -107,3 +107,60 @@ def _message(item: Mapping[str, Any], value_kind: str) -> str:
     if kind in {"too_short", "too_long"}:
         return msg.replace("List", "list")
     return msg
+
+
+def refuse_private_keys(doc: Document) -> None:
+    """A spec names key material (Key Vault, a Secret), never holds it: refuse a private key in any
+    value or key of the document, located, without quoting it."""
+    from aiogen.output.keyscan import der_private_key_kind, find_private_key
+
+    texts = [text for text in _texts(doc.data) if len(text) >= _SHORTEST_KEY_MARKER]
+    # one scan of every value at once (NUL-separated: no match spans two values), then the culprits;
+    # a DER key is recognised only at the start of its value, so those are looked at one by one
+    if not find_private_key("\0".join(texts)) and not any(
+        text[:1] == "0" and der_private_key_kind(text.encode("utf-8", "surrogateescape")) for text in texts
+    ):
+        return
+    problems: list[Problem] = []
+    for path, text, is_key in _strings(doc.data, ()):
+        found = find_private_key(text) if len(text) >= _SHORTEST_KEY_MARKER else None
+        if found:
+            problems.append(doc.problem(
+                path, f"holds a {found}; a spec names key material (keyVault, secret), never holds it",
+                hint="remove it, and keep the key in Azure Key Vault or a Kubernetes Secret", at_key=is_key,
+            ))
+    if problems:
+        raise AiogenError(tuple(problems))
+
+
+# the shortest text `find_private_key` can match: base64 of "PRIVATE KEY-----" (21 characters)
+_SHORTEST_KEY_MARKER = 16
+
+
+def _texts(data: Any) -> list[str]:
+    """Every string value and mapping key of ``data`` (no paths: the fast first pass)."""
+    out: list[str] = []
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, dict):
+            out.extend(key for key in node if isinstance(key, str))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
+def _strings(node: Any, path: PathKey) -> Iterator[tuple[PathKey, str, bool]]:
+    if isinstance(node, str):
+        yield path, node, False
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str):
+                yield (*path, key), key, True
+            yield from _strings(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, (*path, index))
