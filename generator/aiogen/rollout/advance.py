@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 from aiogen.model.phases import StepPhase
 from aiogen.model.plan import Plan, RotationState
 from aiogen.model.problems import EXIT_CHECK_FAILED, AiogenError, Problem
+from aiogen.output import fs
 from aiogen.pipeline import plan_from_text
 from aiogen.rollout import check as rollout_check
 from aiogen.rollout import schedule
@@ -98,6 +101,43 @@ def _find_optional(plan: Plan, rotation_name: str) -> RotationState | None:
     return next((r for r in plan.rotations if r.name == rotation_name), None)
 
 
+# ---------------------------------------------------------------- writing the spec back
+
+
+def write_spec(path: Path, text: str) -> None:
+    """Replace the spec file ``path`` by ``text`` through `aiogen.output.fs` (temporary sibling + rename).
+
+    A symbolic link is written through: resolved once, then its target is replaced atomically in
+    its own directory (the link, and the relative PEM paths beside the real spec, stay intact).
+    Mode and (when this process may set them: root) owner and group are kept. Refused: a file that
+    is not writable (0444: read-only on purpose) and a file with other hard links, which a rename
+    would silently split from the new spec (edit through one name, or write --dry-run's output).
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        directory = fs.open_root(target.parent)
+    except OSError as error:
+        raise AiogenError.single(f"cannot write {path}: {error.strerror}") from None
+    try:
+        info = fs.lstat_at(directory, target.name)
+        if info is None or not stat.S_ISREG(info.st_mode):
+            raise AiogenError.single(f"cannot write {path}: {'it is gone' if info is None else 'not a regular file'}")
+        if not info.st_mode & 0o222 or not os.access(target, os.W_OK):
+            raise AiogenError.single(
+                f"{path} is read-only (mode {stat.S_IMODE(info.st_mode):04o}); rollout advance will not replace it",
+                hint="make it writable (chmod u+w) if it is meant to change, or use --dry-run")
+        if info.st_nlink > 1:
+            raise AiogenError.single(
+                f"{path} has {info.st_nlink} hard links; replacing it would leave the other names with the old spec",
+                hint="edit it through one name (cp it to a new file and move that over it), or use --dry-run")
+        fs.replace(directory, target.name, text.encode("utf-8"), stat.S_IMODE(info.st_mode),
+                   owner=(info.st_uid, info.st_gid))
+    except OSError as error:
+        raise AiogenError.single(f"cannot write {path}: {error.strerror}") from None
+    finally:
+        os.close(directory)
+
+
 # ---------------------------------------------------------------- the round-trip edit
 
 
@@ -161,6 +201,9 @@ def _guess_indent(text: str) -> tuple[int, int, int] | None:
 def edit(text: str, rotation: RotationState, step: StepPhase, day: date, plan: Plan
          ) -> tuple[str, list[str]]:
     """The spec text after ``step``; notes say what else changed (formatting drift, removed definitions)."""
+    crlf = "\r\n" in text
+    if crlf:  # edited as LF, written back in the file's own line-ending style
+        text = text.replace("\r\n", "\n")
     yaml, data, drift = _faithful_yaml(text)
     notes: list[str] = []
     if drift:
@@ -175,8 +218,9 @@ def edit(text: str, rotation: RotationState, step: StepPhase, day: date, plan: P
             del data["spec"]["rotations"]
     else:
         entry["phase"] = _like(entry["phase"], step)
-        entry["started"][step] = day
-    return _dump(yaml, data), notes
+        entry["started"][step] = _date_like(entry["started"], data, day)
+    dumped = _dump(yaml, data)
+    return (dumped.replace("\n", "\r\n") if crlf else dumped), notes
 
 
 def _like(old: Any, value: str) -> Any:
@@ -188,6 +232,17 @@ def _like(old: Any, value: str) -> Any:
     if isinstance(old, SingleQuotedScalarString):
         return SingleQuotedScalarString(value)
     return value
+
+
+def _date_like(started: Any, data: Any, day: date) -> Any:
+    """``day`` quoted as the file quotes its dates (so YAML 1.1 loaders still read a string), or plain."""
+    rotations = (data.get("spec") or {}).get("rotations") or []
+    for dates in (started, *((r.get("started") or {}) for r in rotations)):
+        for value in dates.values():
+            quoted = _like(value, day.isoformat())
+            if type(quoted) is not str:  # a quoted scalar string
+                return quoted
+    return day
 
 
 def _finish(data: Any, entry: Any, rotation: RotationState) -> list[str]:
