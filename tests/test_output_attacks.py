@@ -116,15 +116,20 @@ def test_forged_owned_line_does_not_let_drift_print_a_user_file(out: Path) -> No
     assert run.err.split(f"{out}: ", 1)[1].startswith(".aiogen-owned out of date\n"), run.err
 
 
-def test_a_hand_edited_file_is_no_longer_aiogens(out: Path) -> None:
-    """Its bytes no longer match the digest: render refuses to replace it, --check names it."""
+def test_a_hand_edited_rendered_file_is_re_rendered_but_a_hand_edited_stale_one_is_kept(out: Path) -> None:
+    """A path aiogen renders and wrote before is re-rendered (what the pre-commit hook relies on);
+    a file it no longer renders is deleted only while its bytes are still what aiogen wrote."""
     listener = out / "plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
-    listener.write_text("# mine now\n")
-    run = aiogen("render", FLEET, "-o", out)
-    assert run.code == 1
-    assert run.err.startswith(f"{out} holds files aiogen did not write where it would write: "
-                              "plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml")
-    assert listener.read_text() == "# mine now\n"
+    listener.write_text("# edited by hand\n")
+    stale = out / "plant-berlin/cert-manager/configmap-retired.yaml"
+    stale.write_text("kind: ConfigMap\n")
+    with (out / MARKER).open("a") as marker:  # as if an older spec had rendered it
+        marker.write(f"{sha256(b'kind: ConfigMap' + bytes([10]))}  plant-berlin/cert-manager/configmap-retired.yaml\n")
+    stale.write_text("kind: ConfigMap\n# and the user's note\n")
+    assert aiogen("render", FLEET, "-o", out).code == 0
+    assert listener.read_text() != "# edited by hand\n"
+    assert stale.read_text() == "kind: ConfigMap\n# and the user's note\n"
+    assert "configmap-retired" not in (out / MARKER).read_text()
 
 
 def test_owned_list_records_the_digest_of_each_file(tmp_path: Path) -> None:
@@ -248,13 +253,21 @@ def test_a_failed_render_removes_the_directories_it_created(tmp_path: Path, monk
     assert not (tmp_path / "new").exists()
 
 
-def test_a_failed_render_keeps_directories_that_were_there(tmp_path: Path) -> None:
+def test_a_failed_render_keeps_directories_that_were_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
     tree_writer.write_tree({"c/a.yaml": "a\n"}, out)
-    (out / "c/a.yaml").write_text("mine\n")
-    with pytest.raises(AiogenError):
-        tree_writer.write_tree({"c/a.yaml": "a2\n", "d/x/b.yaml": "b\n"}, out)
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "c"]
+    real = os.open
+
+    def failing(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if str(path).startswith(".b.yaml."):
+            raise OSError(28, "No space left on device")
+        return real(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tree_writer.os, "open", failing)
+    with pytest.raises(AiogenError, match="No space left on device; no file in"):
+        tree_writer.write_tree({"c/a.yaml": "a2\n", "c/n/a.yaml": "a\n", "d/x/b.yaml": "b\n"}, out)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == [MARKER, "c", "c/a.yaml"]
+    assert (out / "c/a.yaml").read_text() == "a\n"
 
 
 def test_directories_are_0755_whatever_the_umask(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ class Drift:
     changed: tuple[str, ...]
     missing: tuple[str, ...]
     stale: tuple[str, ...]
-    foreign: tuple[str, ...]  # changed files whose bytes aiogen did not write: `render` refuses to replace them
+    foreign: tuple[str, ...]  # changed files aiogen did not write: `render` refuses to replace them
     owned_list_outdated: bool
     diff: str
     leftovers: tuple[str, ...] = ()  # temporaries a killed render left: the next render removes them
@@ -59,8 +59,7 @@ class Drift:
                          + (" ..." if len(self.leftovers) > 3 else ""))
         text = ", ".join(parts)
         if self.foreign:
-            text += (f"; not written by aiogen, or edited since it wrote them (render will refuse to replace): "
-                     f"{', '.join(self.foreign)}")
+            text += f"; not written by aiogen (render will refuse to replace): {', '.join(self.foreign)}"
         return text
 
 
@@ -115,7 +114,7 @@ def _compare(files: Mapping[str, str], out_dir: Path, root: int | None, scope: I
         if current == text.encode("utf-8"):
             continue
         changed.append(path)
-        if not owns(owned, path, current):
+        if path not in owned:
             foreign.append(path)
         try:
             hunks[path] = _unified(current.decode("utf-8"), text, f"a/{path}", f"b/{path}")

@@ -1,10 +1,12 @@
 """`.aiogen-owned`: the files aiogen wrote into an output directory, each with the digest of its bytes.
 
 One line per file, ``<sha256 of the bytes aiogen wrote>  <path>`` (the layout of ``sha256sum``).
-Ownership is proven by content: a file is aiogen's only while its bytes still hash to the digest
-recorded here, so a line added by hand (or an old-format line without a digest) can make aiogen
-neither replace, delete nor read a file it did not write. Each path is checked like a rendered
-path before it is trusted.
+Ownership is proven by content: a file aiogen no longer renders is aiogen's (deleted by `render`,
+shown as stale by `--check`/`diff`) only while its bytes still hash to a digest recorded here, so a
+line added by hand (or an old-format line without a digest) can make aiogen neither delete nor
+read a file it did not write. A path listed here that aiogen renders is re-rendered (hand edits of
+rendered files are undone, as always). Each path is checked like a rendered path before it is
+trusted.
 """
 
 from __future__ import annotations

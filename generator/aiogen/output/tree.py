@@ -3,13 +3,14 @@
 The rules (docs/hardening.md): a path comes from `aiogen.output.layout.tree` and is checked again
 here; nothing is written, read or deleted through a symbolic link or outside ``out_dir`` (every
 file system step goes through `aiogen.output.fs`); a file aiogen did not write is never replaced or
-removed: `.aiogen-owned` records the digest of every file aiogen wrote, and a file is aiogen's only
-while its bytes still match. Each file is replaced atomically (a temporary sibling, then rename),
-so a file on disk is always either its old or its new version. The ownership list is widened (old
-and new digests) before the first rename and narrowed after the last removal, so an interruption
-anywhere leaves a tree the next render can finish; the next render also removes the temporaries a
-killed one left. Renders into one directory are serialised by a lock on the directory itself (no
-lock file left behind).
+removed. `.aiogen-owned` records the digest of every file aiogen wrote: a file it no longer renders
+is aiogen's (removed, shown as stale) only while its bytes still match; a path aiogen renders and
+has written before is re-rendered even when edited by hand, as `render` always did. Each file is
+replaced atomically (a temporary sibling, then rename), so a file on disk is always either its old
+or its new version. The ownership list is widened (old and new digests) before the first rename
+and narrowed after the last removal, so an interruption anywhere leaves a tree the next render can
+finish; the next render also removes the temporaries a killed one left. Renders into one directory
+are serialised by a lock on the directory itself (no lock file left behind).
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
             continue
         except OSError as error:
             raise AiogenError.single(f"cannot read {out_dir / path}: {error.strerror}") from None
-        if current is None or owns(owned, path, current):
-            (unchanged if current == text.encode("utf-8") else write).append(path)
-        elif current == text.encode("utf-8"):
-            unchanged.append(path)  # byte-identical: adopted
+        if current == text.encode("utf-8"):
+            unchanged.append(path)  # byte-identical: aiogen's (adopted if it was not listed)
+        elif current is None or path in owned:  # aiogen renders this path and wrote it before
+            write.append(path)
         else:
             conflicts.append(path)
     if conflicts:
@@ -122,8 +123,7 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
         listing = ", ".join(unique[:10]) + (f" and {len(unique) - 10} more" if len(unique) > 10 else "")
         raise AiogenError.single(
             f"{out_dir} holds files aiogen did not write where it would write: {listing}",
-            hint="aiogen never overwrites or follows them (nor a file of its own edited since); "
-            "move them away or render into another directory",
+            hint="aiogen never overwrites or follows them; move them away or render into another directory",
         )
     tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
     remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops))
