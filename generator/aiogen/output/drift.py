@@ -77,18 +77,23 @@ def compare(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None
         root = None
     except OSError as error:
         raise AiogenError.single(f"cannot read {out_dir}: {error.strerror}") from None
+    directories = fs.Directories(root) if root is not None else None
     try:
-        return _compare(files, out_dir, root, scope)
+        return _compare(files, out_dir, directories, scope)
     finally:
+        if directories is not None:
+            directories.close()
         if root is not None:
             os.close(root)
 
 
-def _read(root: int | None, path: str) -> bytes | None:
-    return fs.read_file(root, path) if root is not None else None
+def _read(directories: fs.Directories | None, path: str) -> bytes | None:
+    return fs.read_file(directories.root, path, directories=directories) if directories is not None else None
 
 
-def _compare(files: Mapping[str, str], out_dir: Path, root: int | None, scope: Iterable[str] | None) -> Drift:
+def _compare(files: Mapping[str, str], out_dir: Path, directories: fs.Directories | None,
+             scope: Iterable[str] | None) -> Drift:
+    root = directories.root if directories is not None else None
     marker = read_owned_text(root, out_dir) if root is not None else None
     owned = parse_owned(marker) if marker is not None else {}
     tops = set(scope) if scope is not None else None
@@ -98,7 +103,7 @@ def _compare(files: Mapping[str, str], out_dir: Path, root: int | None, scope: I
     hunks: dict[str, list[str]] = {}
     for path, text in sorted(files.items()):
         try:
-            current = _read(root, path)
+            current = _read(directories, path)
         except fs.NotRegularFile as error:
             changed.append(path)
             foreign.append(path)
@@ -120,7 +125,7 @@ def _compare(files: Mapping[str, str], out_dir: Path, root: int | None, scope: I
             hunks[path] = _unified(current.decode("utf-8"), text, f"a/{path}", f"b/{path}")
         except UnicodeDecodeError:
             hunks[path] = [f"Binary files a/{path} and b/{path} differ\n"]
-    stale = _stale(files, owned, root, tops, hunks)
+    stale = _stale(files, owned, directories, tops, hunks)
     expected_owned = {p: d for p, d in owned.items() if p not in files and tops is not None
                       and p.split("/", 1)[0] not in tops}
     expected_owned.update({p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()})
@@ -134,7 +139,7 @@ def _compare(files: Mapping[str, str], out_dir: Path, root: int | None, scope: I
     return Drift(tuple(changed), tuple(missing), stale, tuple(foreign), outdated, diff, leftovers)
 
 
-def _stale(files: Mapping[str, str], owned: Owned, root: int | None, tops: set[str] | None,
+def _stale(files: Mapping[str, str], owned: Owned, directories: fs.Directories | None, tops: set[str] | None,
            hunks: dict[str, list[str]]) -> tuple[str, ...]:
     """Owned files the render no longer produces, whose bytes are still what aiogen wrote."""
     stale: list[str] = []
@@ -142,7 +147,7 @@ def _stale(files: Mapping[str, str], owned: Owned, root: int | None, tops: set[s
         if path in files or (tops is not None and path.split("/", 1)[0] not in tops):
             continue
         try:
-            current = _read(root, path)
+            current = _read(directories, path)
         except fs.NotRegularFile:
             continue  # not a plain file: render leaves it alone
         if current is None or not owns(owned, path, current):

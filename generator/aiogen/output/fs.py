@@ -99,15 +99,52 @@ def remove_created(root: int, created: Created) -> None:
     created.folders.clear()
 
 
-def read_file(root: int, path: str, *, limit: int | None = None) -> bytes | None:
+class Directories:
+    """Descriptors of the directories below ``root``, opened once each (never through a link) and
+    kept until `close`: reading a whole tree costs one ``openat`` per directory, not per file."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self._open: dict[tuple[str, ...], int] = {(): root}
+
+    def get(self, parts: Sequence[str]) -> int:
+        """The descriptor of root/parts; raises OSError (ELOOP/ENOTDIR/ENOENT) like `open_directory`."""
+        key = tuple(parts)
+        found = self._open.get(key)
+        if found is None:
+            parent = self.get(key[:-1])
+            found = os.open(key[-1], DIR_FLAGS, dir_fd=parent)
+            self._open[key] = found
+        return found
+
+    def blocked(self, parts: Sequence[str]) -> str | None:
+        """The first of ``parts`` that is a link or not a directory (None: all are, or one is missing)."""
+        for depth in range(1, len(parts) + 1):
+            try:
+                self.get(parts[:depth])
+            except FileNotFoundError:
+                return None
+            except OSError:
+                return "/".join(parts[:depth])
+        return None
+
+    def close(self) -> None:
+        for key, fd in self._open.items():
+            if key:
+                os.close(fd)
+        self._open = {(): self.root}
+
+
+def read_file(root: int, path: str, *, limit: int | None = None,
+              directories: Directories | None = None) -> bytes | None:
     """The bytes of root/path, read without following any link; None when it does not exist.
 
     Raises `NotRegularFile` when a link or anything but a regular file stands at the path or at
-    one of its directories.
+    one of its directories. ``directories`` caches the directory descriptors across calls.
     """
     *folders, name = path.split("/")
     try:
-        directory = open_directory(root, folders)
+        directory = directories.get(folders) if directories is not None else open_directory(root, folders)
     except FileNotFoundError:
         return None
     except OSError as error:  # ELOOP (a link), ENOTDIR (a file where a directory belongs)
@@ -120,7 +157,8 @@ def read_file(root: int, path: str, *, limit: int | None = None) -> bytes | None
         except OSError as error:
             raise NotRegularFile(path) from error
     finally:
-        os.close(directory)
+        if directories is None:
+            os.close(directory)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

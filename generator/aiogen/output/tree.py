@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,23 +61,6 @@ class WritePlan:
     owned_text: str | None  # the list as it is on disk
 
 
-def _blocked_by(out_dir: Path, path: str) -> str | None:
-    """The first part of ``path`` that is a symbolic link or not a directory, or None."""
-    parts = path.split("/")
-    current = out_dir
-    for index, part in enumerate(parts[:-1]):
-        current = current / part
-        try:
-            info = current.lstat()
-        except FileNotFoundError:
-            return None  # created on write
-        except OSError:
-            return "/".join(parts[: index + 1])
-        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-            return "/".join(parts[: index + 1])
-    return None
-
-
 def _check_paths(files: Mapping[str, str], out_dir: Path) -> None:
     for path, text in files.items():
         problem = path_problem(path)
@@ -92,32 +74,19 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
 
     ``scope`` limits stale-file removal to these top-level directories (the clusters rendered with
     --cluster); None means the whole spec was rendered, so the files of a cluster removed from the
-    spec are stale too.
+    spec are stale too. The paths were checked by `write_tree` (`_check_paths`) before anything was created.
     """
-    _check_paths(files, out_dir)
     owned_text = read_owned_text(root, out_dir)
     owned = parse_owned(owned_text) if owned_text is not None else {}
     conflicts: list[str] = []
     write: list[str] = []
     unchanged: list[str] = []
-    for path, text in files.items():
-        blocked = _blocked_by(out_dir, path)
-        if blocked is not None:
-            conflicts.append(f"{blocked} (a symbolic link or not a directory)")
-            continue
-        try:
-            current = fs.read_file(root, path)
-        except fs.NotRegularFile:
-            conflicts.append(f"{path} (not a regular file)")
-            continue
-        except OSError as error:
-            raise AiogenError.single(f"cannot read {out_dir / path}: {error.strerror}") from None
-        if current == text.encode("utf-8"):
-            unchanged.append(path)  # byte-identical: aiogen's (adopted if it was not listed)
-        elif current is None or path in owned:  # aiogen renders this path and wrote it before
-            write.append(path)
-        else:
-            conflicts.append(path)
+    directories = fs.Directories(root)
+    try:
+        for path, text in files.items():
+            _classify(path, text.encode("utf-8"), out_dir, directories, owned, (unchanged, write, conflicts))
+    finally:
+        directories.close()
     if conflicts:
         unique = sorted(set(conflicts))
         listing = ", ".join(unique[:10]) + (f" and {len(unique) - 10} more" if len(unique) > 10 else "")
@@ -130,6 +99,29 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
     rendered = {p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()}
     kept = {p: d for p, d in owned.items() if p not in remove and p not in files}
     return WritePlan(tuple(write), tuple(unchanged), tuple(remove), owned, {**kept, **rendered}, owned_text)
+
+
+def _classify(path: str, data: bytes, out_dir: Path, directories: fs.Directories, owned: Owned,
+              into: tuple[list[str], list[str], list[str]]) -> None:
+    """Append ``path`` to (unchanged, write, conflicts)."""
+    unchanged, write, conflicts = into
+    blocked = directories.blocked(path.split("/")[:-1])
+    if blocked is not None:
+        conflicts.append(f"{blocked} (a symbolic link or not a directory)")
+        return
+    try:
+        current = fs.read_file(directories.root, path, directories=directories)
+    except fs.NotRegularFile:
+        conflicts.append(f"{path} (not a regular file)")
+        return
+    except OSError as error:
+        raise AiogenError.single(f"cannot read {out_dir / path}: {error.strerror}") from None
+    if current == data:
+        unchanged.append(path)  # byte-identical: aiogen's (adopted if it was not listed)
+    elif current is None or path in owned:  # aiogen renders this path and wrote it before
+        write.append(path)
+    else:
+        conflicts.append(path)
 
 
 def _create_out_dir(out_dir: Path) -> list[Path]:
