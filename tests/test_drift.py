@@ -8,6 +8,7 @@ exit 3 exactly when DIR is not what the spec renders to, and print a diff that, 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -94,7 +95,8 @@ def test_stale_tree_from_an_older_spec(tree: Path, tmp_path: Path) -> None:
     gone = "plant-munich/azure-iot-operations/brokerlistener-plant-nodeport.yaml"
     assert f"--- a/{gone}\n+++ /dev/null\n" in result.out
     assert "--- a/plant-munich/kustomization.yaml\n" in result.out
-    assert f"-{gone}\n" in result.out.split("--- a/.aiogen-owned\n")[1]
+    owned_diff = result.out.split("--- a/.aiogen-owned\n")[1]
+    assert re.search(rf"^-[0-9a-f]{{64}}  {re.escape(gone)}$", owned_diff, re.M), owned_diff
     assert "1 changed, 1 stale, .aiogen-owned out of date" in result.err
 
 
@@ -106,8 +108,8 @@ def test_the_diff_applied_with_patch_makes_the_tree_current(tree: Path) -> None:
     (tree / "plant-lyon" / "ca-bundle.pem").unlink()
     stale = tree / "plant-berlin" / "cert-manager" / "configmap-retired.yaml"
     stale.write_text("kind: ConfigMap\n")
-    with (tree / ".aiogen-owned").open("a") as marker:
-        marker.write("plant-berlin/cert-manager/configmap-retired.yaml\n")
+    with (tree / ".aiogen-owned").open("a") as marker:  # as if an older spec had rendered it
+        marker.write(hashlib.sha256(b"kind: ConfigMap\n").hexdigest() + "  " + str(stale.relative_to(tree)) + "\n")
     result = aiogen("diff", FLEET, "-o", tree)
     assert result.code == 0  # diff reports, it does not fail
     assert "\\ No newline at end of file\n" in result.out
@@ -122,7 +124,8 @@ def test_the_diff_applied_with_patch_makes_the_tree_current(tree: Path) -> None:
 def test_foreign_file_where_aiogen_renders_one(tree: Path) -> None:
     """A file aiogen did not write sits where it renders one: drift, and render would refuse it."""
     marker = tree / ".aiogen-owned"
-    marker.write_text("".join(line + "\n" for line in marker.read_text().splitlines() if line != LISTENER))
+    marker.write_text("".join(line + "\n" for line in marker.read_text().splitlines()
+                              if not line.endswith(f"  {LISTENER}")))
     (tree / LISTENER).write_text("mine\n")
     code, _, err = check(tree)
     assert code == EXIT_CHECK_FAILED
@@ -152,8 +155,11 @@ def test_owned_list_is_what_render_writes(tree: Path) -> None:
     """The ownership list is exactly its one definition's text of the entries render wrote."""
     text = (tree / ".aiogen-owned").read_text()
     assert text.startswith(OWNED_HEADER)
-    entries = [line for line in text.splitlines() if not line.startswith("#")]
-    assert owned_list_text(entries) == text
+    entries = [line.split("  ", 1) for line in text.splitlines() if not line.startswith("#")]
+    assert len(entries) == 38
+    assert owned_list_text({path: [digest] for digest, path in entries}) == text
+    for digest, path in entries:
+        assert hashlib.sha256((tree / path).read_bytes()).hexdigest() == digest
 
 
 def test_compare_reports_non_files(tree: Path) -> None:

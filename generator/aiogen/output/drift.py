@@ -8,22 +8,27 @@ inside it applies the render). A difference is one of:
 * **changed**: a rendered file whose bytes on disk differ (hand-edited, or rendered from an
   older spec);
 * **missing**: a rendered file that is not on disk;
-* **stale**: a file aiogen wrote earlier (listed in ``.aiogen-owned``) that the spec no longer
-  renders: `render` would delete it.
+* **stale**: a file aiogen wrote earlier (listed in ``.aiogen-owned`` with the digest of its
+  bytes, which still match) that the spec no longer renders: `render` would delete it;
+* **leftover**: a temporary (``.NAME.<hex>.aiogen-tmp``) a killed render left: `render` removes it.
 
 Files aiogen does not own and does not render are none of its business and are ignored, exactly
-as `render` leaves them alone. The ``.aiogen-owned`` list itself is compared too (by entries),
+as `render` leaves them alone; so is a file listed in ``.aiogen-owned`` whose bytes no longer match
+the recorded digest (a forged line cannot make aiogen read a file). The list itself is compared too,
 because `render` would rewrite it: a committed tree must be what a render produces, byte for byte.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiogen.output.owned import OWNED_MARKER, owned_list_text, read_owned
+from aiogen.model.problems import AiogenError
+from aiogen.output import fs
+from aiogen.output.owned import OWNED_MARKER, Owned, digest, owned_list_text, owns, parse_owned, read_owned_text
 
 
 @dataclass(frozen=True)
@@ -34,10 +39,11 @@ class Drift:
     foreign: tuple[str, ...]  # changed files aiogen did not write: `render` refuses to replace them
     owned_list_outdated: bool
     diff: str
+    leftovers: tuple[str, ...] = ()  # temporaries a killed render left: the next render removes them
 
     @property
     def clean(self) -> bool:
-        return not (self.changed or self.missing or self.stale or self.owned_list_outdated)
+        return not (self.changed or self.missing or self.stale or self.owned_list_outdated or self.leftovers)
 
     def summary(self) -> str:
         """One line for humans, e.g. ``2 changed, 1 stale``."""
@@ -47,6 +53,10 @@ class Drift:
                  ((self.changed, "changed"), (self.missing, "missing"), (self.stale, "stale")) if items]
         if self.owned_list_outdated:
             parts.append(f"{OWNED_MARKER} out of date")
+        if self.leftovers:
+            parts.append(f"{len(self.leftovers)} temporary file(s) left by an interrupted render "
+                         f"(render removes them): {', '.join(self.leftovers[:3])}"
+                         + (" ..." if len(self.leftovers) > 3 else ""))
         text = ", ".join(parts)
         if self.foreign:
             text += f"; not written by aiogen (render will refuse to replace): {', '.join(self.foreign)}"
@@ -58,31 +68,53 @@ def compare(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None
 
     ``scope`` names the top-level directories (clusters) rendered with --cluster; owned files
     elsewhere are not stale, as `render --cluster X` never deletes another cluster's files. None
-    means the whole spec: an owned file of a cluster no longer in the spec is stale.
+    means the whole spec: an owned file of a cluster no longer in the spec is stale. Nothing is
+    read through a symbolic link (`aiogen.output.fs.read_file`).
     """
-    owned = read_owned(out_dir)
+    try:
+        root: int | None = fs.open_root(out_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        root = None
+    except OSError as error:
+        raise AiogenError.single(f"cannot read {out_dir}: {error.strerror}") from None
+    directories = fs.Directories(root) if root is not None else None
+    try:
+        return _compare(files, out_dir, directories, scope)
+    finally:
+        if directories is not None:
+            directories.close()
+        if root is not None:
+            os.close(root)
+
+
+def _read(directories: fs.Directories | None, path: str) -> bytes | None:
+    return fs.read_file(directories.root, path, directories=directories) if directories is not None else None
+
+
+def _compare(files: Mapping[str, str], out_dir: Path, directories: fs.Directories | None,
+             scope: Iterable[str] | None) -> Drift:
+    root = directories.root if directories is not None else None
+    marker = read_owned_text(root, out_dir) if root is not None else None
+    owned = parse_owned(marker) if marker is not None else {}
     tops = set(scope) if scope is not None else None
     changed: list[str] = []
     missing: list[str] = []
     foreign: list[str] = []
     hunks: dict[str, list[str]] = {}
     for path, text in sorted(files.items()):
-        target = out_dir / path
-        if target.is_symlink() or (target.exists() and not target.is_file()):
+        try:
+            current = _read(directories, path)
+        except fs.NotRegularFile as error:
             changed.append(path)
             foreign.append(path)
-            hunks[path] = [f"diff a/{path} b/{path}: a/{path} is not a regular file\n"]
+            what = "a parent of a/{0} is a symbolic link or not a directory" \
+                if isinstance(error.__cause__, NotADirectoryError) \
+                else "a/{0} is not a regular file"
+            hunks[path] = [f"diff a/{path} b/{path}: {what.format(path)}\n"]
             continue
-        try:
-            current = target.read_bytes()
-        except FileNotFoundError:
+        if current is None:
             missing.append(path)
             hunks[path] = _unified("", text, "/dev/null", f"b/{path}")
-            continue
-        except NotADirectoryError:  # a file where a directory of the tree belongs
-            changed.append(path)
-            foreign.append(path)
-            hunks[path] = [f"diff a/{path} b/{path}: a parent of a/{path} is not a directory\n"]
             continue
         if current == text.encode("utf-8"):
             continue
@@ -93,35 +125,39 @@ def compare(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None
             hunks[path] = _unified(current.decode("utf-8"), text, f"a/{path}", f"b/{path}")
         except UnicodeDecodeError:
             hunks[path] = [f"Binary files a/{path} and b/{path} differ\n"]
-    stale: list[str] = []
-    for path in sorted(owned):
-        if path in files or (tops is not None and path.split("/", 1)[0] not in tops):
-            continue
-        target = out_dir / path
-        if not target.is_file() or target.is_symlink():
-            continue  # already gone: only the owned list remembers it
-        stale.append(path)
-        try:
-            hunks[path] = _unified(target.read_text(encoding="utf-8"), "", f"a/{path}", "/dev/null")
-        except (UnicodeDecodeError, OSError):
-            hunks[path] = [f"Binary files a/{path} and /dev/null differ\n"]
-    expected_owned = {p for p in owned if p in files or (tops is not None and p.split("/", 1)[0] not in tops)}
-    expected_owned |= set(files)
-    marker = _read_marker(out_dir / OWNED_MARKER)
+    stale = _stale(files, owned, directories, tops, hunks)
+    expected_owned = {p: d for p, d in owned.items() if p not in files and tops is not None
+                      and p.split("/", 1)[0] not in tops}
+    expected_owned.update({p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()})
     expected_marker = owned_list_text(expected_owned)
     outdated = marker != expected_marker
+    leftovers = tuple(fs.find_temporaries(root, recursive=True)) if root is not None else ()
     diff = "".join(line for path in sorted(hunks) for line in hunks[path])
     if outdated:
         diff += "".join(_unified(marker or "", expected_marker,
                                  f"a/{OWNED_MARKER}" if marker is not None else "/dev/null", f"b/{OWNED_MARKER}"))
-    return Drift(tuple(changed), tuple(missing), tuple(stale), tuple(foreign), outdated, diff)
+    return Drift(tuple(changed), tuple(missing), stale, tuple(foreign), outdated, diff, leftovers)
 
 
-def _read_marker(marker: Path) -> str | None:
-    try:
-        return marker.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+def _stale(files: Mapping[str, str], owned: Owned, directories: fs.Directories | None, tops: set[str] | None,
+           hunks: dict[str, list[str]]) -> tuple[str, ...]:
+    """Owned files the render no longer produces, whose bytes are still what aiogen wrote."""
+    stale: list[str] = []
+    for path in sorted(owned):
+        if path in files or (tops is not None and path.split("/", 1)[0] not in tops):
+            continue
+        try:
+            current = _read(directories, path)
+        except fs.NotRegularFile:
+            continue  # not a plain file: render leaves it alone
+        if current is None or not owns(owned, path, current):
+            continue  # gone, or not (any more) aiogen's: only the owned list remembers it
+        stale.append(path)
+        try:
+            hunks[path] = _unified(current.decode("utf-8"), "", f"a/{path}", "/dev/null")
+        except UnicodeDecodeError:
+            hunks[path] = [f"Binary files a/{path} and /dev/null differ\n"]
+    return tuple(stale)
 
 
 def _unified(old: str, new: str, old_name: str, new_name: str) -> list[str]:

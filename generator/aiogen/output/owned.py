@@ -1,22 +1,39 @@
-"""`.aiogen-owned`: the list of files aiogen wrote into an output directory.
+"""`.aiogen-owned`: the files aiogen wrote into an output directory, each with the digest of its bytes.
 
-It is the only list of candidates for removal when a render no longer produces a file; each entry
-is checked like a rendered path before it is trusted.
+One line per file, ``<sha256 of the bytes aiogen wrote>  <path>`` (the layout of ``sha256sum``).
+Ownership is proven by content: a file aiogen no longer renders is aiogen's (deleted by `render`,
+shown as stale by `--check`/`diff`) only while its bytes still hash to a digest recorded here, so a
+line added by hand (or an old-format line without a digest) can make aiogen neither delete nor
+read a file it did not write. A path listed here that aiogen renders is re-rendered (hand edits of
+rendered files are undone, as always). Each path is checked like a rendered path before it is
+trusted.
 """
 
 from __future__ import annotations
 
-import stat
-from collections.abc import Iterable
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from aiogen.model.problems import AiogenError
+from aiogen.output import fs
+from aiogen.output.fs import TEMPORARY_SUFFIX
 
 OWNED_MARKER = ".aiogen-owned"
-OWNED_HEADER = "# Files aiogen wrote here; it never touches any other file.\n"
-MAX_OWNED_BYTES = 4 * 1024 * 1024  # the ownership list; ~50,000 entries
+OWNED_HEADER = ("# Files aiogen wrote here, with the SHA-256 of the bytes it wrote; it never touches any other\n"
+                "# file, nor one whose bytes no longer match.\n")
+MAX_OWNED_BYTES = 8 * 1024 * 1024  # the ownership list; ~80,000 entries
 MAX_PATH_PART = 255  # bytes in one file or directory name (NAME_MAX)
-TEMPORARY_SUFFIX = ".aiogen-tmp"
+_LINE = re.compile(r"([0-9a-f]{64})  (.+)")
+
+__all__ = ["MAX_OWNED_BYTES", "OWNED_HEADER", "OWNED_MARKER", "TEMPORARY_SUFFIX", "Owned", "digest", "merge",
+           "owned_list_text", "owns", "parse_owned", "path_problem", "read_owned", "read_owned_at", "read_owned_text"]
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def path_problem(path: str) -> str | None:
@@ -44,39 +61,81 @@ def path_problem(path: str) -> str | None:
     return None
 
 
-def _safe_relative(path: str) -> bool:
-    return path_problem(path) is None
+Owned = dict[str, frozenset[str]]
+"""path → the digests of the versions aiogen wrote there (two while a render is being completed)."""
 
 
-def read_owned(out_dir: Path) -> set[str]:
-    """The files `.aiogen-owned` says aiogen wrote; entries that could leave the tree are ignored."""
-    text = _read_owned_text(out_dir)
-    if text is None:
-        return set()
-    return {line for line in text.splitlines() if line and not line.startswith("#") and _safe_relative(line)}
+def owns(owned: Mapping[str, frozenset[str]], path: str, data: bytes) -> bool:
+    """Is ``data``, found at ``path``, a version aiogen wrote there?"""
+    return digest(data) in owned.get(path, frozenset())
 
 
-def _read_owned_text(out_dir: Path) -> str | None:
+def parse_owned(text: str) -> Owned:
+    """path → recorded digests; lines without a digest, and paths that could leave the tree, are ignored."""
+    entries: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        match = _LINE.fullmatch(line)
+        if match and path_problem(match.group(2)) is None:
+            entries.setdefault(match.group(2), set()).add(match.group(1))
+    return {path: frozenset(digests) for path, digests in entries.items()}
+
+
+def read_owned(out_dir: Path) -> Owned:
+    """The files `.aiogen-owned` in ``out_dir`` says aiogen wrote: path → digest of what it wrote."""
+    try:
+        root = fs.open_root(out_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as error:
+        raise AiogenError.single(f"{out_dir / OWNED_MARKER}: cannot read aiogen's ownership list: "
+                                 f"{error.strerror}") from None
+    try:
+        return read_owned_at(root, out_dir)
+    finally:
+        os.close(root)
+
+
+def read_owned_at(root: int, out_dir: Path) -> Owned:
+    text = read_owned_text(root, out_dir)
+    return parse_owned(text) if text is not None else {}
+
+
+def read_owned_text(root: int, out_dir: Path) -> str | None:
+    """The list's text, read through ``root`` without following a link; None when there is none."""
     marker = out_dir / OWNED_MARKER
     try:
-        info = marker.lstat()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+        info = fs.lstat_at(root, OWNED_MARKER)
     except OSError as error:
         raise AiogenError.single(f"{marker}: cannot read aiogen's ownership list: {error.strerror}") from None
-    if not stat.S_ISREG(info.st_mode):
-        raise AiogenError.single(
-            f"{marker} is not a regular file (a symbolic link?); aiogen will not follow it",
-            hint="remove it; render again to rebuild it (aiogen then owns no earlier file)",
-        )
+    if info is None:
+        return None
     if info.st_size > MAX_OWNED_BYTES:
         raise AiogenError.single(f"{marker} is {info.st_size} bytes; aiogen's ownership list is never that large")
     try:
-        return marker.read_bytes()[: MAX_OWNED_BYTES + 1].decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        data = fs.read_file(root, OWNED_MARKER, limit=MAX_OWNED_BYTES)
+    except fs.NotRegularFile:
+        raise AiogenError.single(
+            f"{marker} is not a regular file (a symbolic link?); aiogen will not follow it",
+            hint="remove it; render again to rebuild it (aiogen then owns no earlier file)",
+        ) from None
+    except OSError as error:
+        raise AiogenError.single(f"{marker}: cannot read aiogen's ownership list: {error.strerror}") from None
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise AiogenError.single(f"{marker}: cannot read aiogen's ownership list: {error}") from None
 
 
-def owned_list_text(paths: Iterable[str]) -> str:
-    """The ownership list as `write_tree` writes it."""
-    return OWNED_HEADER + "".join(f"{p}\n" for p in sorted(paths))
+def owned_list_text(entries: Mapping[str, Iterable[str]]) -> str:
+    """The ownership list as `write_tree` writes it (path → digests)."""
+    return OWNED_HEADER + "".join(f"{d}  {p}\n" for p in sorted(entries) for d in sorted(entries[p]))
+
+
+def merge(*lists: Mapping[str, frozenset[str]]) -> Owned:
+    merged: dict[str, frozenset[str]] = {}
+    for entries in lists:
+        for path, digests in entries.items():
+            merged[path] = merged.get(path, frozenset()) | digests
+    return merged

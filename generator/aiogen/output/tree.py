@@ -1,36 +1,44 @@
 """Writing a rendered tree into an output directory, safely.
 
 The rules (docs/hardening.md): a path comes from `aiogen.output.layout.tree` and is checked again
-here; nothing is written or deleted through a symbolic link or outside ``out_dir``; a file aiogen
-did not write is never replaced or removed; `.aiogen-owned` names what aiogen wrote and is the only
-list of candidates for removal, each entry checked like a rendered path. Each file is replaced
-atomically (a temporary sibling, then rename), so a file on disk is always either its old or its
-new version. The ownership list is widened before the first rename and narrowed after the last
-removal, so an interruption anywhere leaves a tree the next render can finish. Renders into one
-directory are serialised by a lock on the directory itself (no lock file left behind).
+here; nothing is written, read or deleted through a symbolic link or outside ``out_dir`` (every
+file system step goes through `aiogen.output.fs`); a file aiogen did not write is never replaced or
+removed. `.aiogen-owned` records the digest of every file aiogen wrote: a file it no longer renders
+is aiogen's (removed, shown as stale) only while its bytes still match; a path aiogen renders and
+has written before is re-rendered even when edited by hand, as `render` always did. Each file is
+replaced atomically (a temporary sibling, then rename), so a file on disk is always either its old
+or its new version. The ownership list is widened (old and new digests) before the first rename
+and narrowed after the last removal, so an interruption anywhere leaves a tree the next render can
+finish; the next render also removes the temporaries a killed one left. Renders into one directory
+are serialised by a lock on the directory itself (no lock file left behind).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiogen.model.problems import AiogenError
+from aiogen.output import fs
 from aiogen.output.keyscan import assert_no_private_key
-from aiogen.output.owned import OWNED_MARKER, TEMPORARY_SUFFIX, owned_list_text, path_problem, read_owned
+from aiogen.output.owned import (
+    OWNED_MARKER,
+    Owned,
+    digest,
+    merge,
+    owned_list_text,
+    owns,
+    parse_owned,
+    path_problem,
+    read_owned_text,
+)
 
 LOCK_TIMEOUT = 60.0  # seconds to wait for another render into the same directory
-_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-# Every step goes through a descriptor of its directory (openat, renameat, unlinkat), so a link
-# swapped in between a check and a write cannot redirect it. Linux and macOS have these calls.
-_HAVE_DIR_FD = {os.open, os.mkdir, os.rename, os.unlink, os.rmdir, os.stat} <= os.supports_dir_fd
+_FILE_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class WriteResult:
     written: tuple[str, ...]  # created or changed
     unchanged: tuple[str, ...]
     removed: tuple[str, ...]  # stale files aiogen had written before
+    leftovers: tuple[str, ...] = ()  # temporaries of a killed render, removed
 
 
 @dataclass(frozen=True)
@@ -46,80 +55,38 @@ class WritePlan:
 
     write: tuple[str, ...]
     unchanged: tuple[str, ...]
-    remove: tuple[str, ...]
-    owned_before: frozenset[str]
-    owned_after: frozenset[str]
+    remove: tuple[str, ...]  # candidates: removed only if their bytes are still what aiogen wrote
+    owned_before: Owned
+    owned_after: Owned
+    owned_text: str | None  # the list as it is on disk
 
 
-def _blocked_by(out_dir: Path, path: str) -> str | None:
-    """The first part of ``path`` that is a symbolic link or not a directory, or None."""
-    parts = path.split("/")
-    current = out_dir
-    for index, part in enumerate(parts[:-1]):
-        current = current / part
-        try:
-            info = current.lstat()
-        except FileNotFoundError:
-            return None  # created on write
-        except OSError:
-            return "/".join(parts[: index + 1])
-        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-            return "/".join(parts[: index + 1])
-    return None
-
-
-def _same_content(target: Path, data: bytes) -> bool | None:
-    """True/False when ``target`` is a regular file (same bytes or not), None when it does not exist.
-
-    Raises ``ValueError`` when something else (a link, a directory, a FIFO) stands there.
-    """
-    try:
-        info = target.lstat()
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        raise ValueError(str(target))
-    if info.st_size != len(data):
-        return False
-    return target.read_bytes() == data
-
-
-def plan_write(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None) -> WritePlan:
-    """What writing ``files`` into ``out_dir`` would do. Raises `AiogenError` on any conflict.
-
-    ``scope`` limits stale-file removal to these top-level directories (the clusters rendered with
-    --cluster); None means the whole spec was rendered, so the files of a cluster removed from the
-    spec are stale too.
-    """
+def _check_paths(files: Mapping[str, str], out_dir: Path) -> None:
     for path, text in files.items():
         problem = path_problem(path)
         if problem:
             raise AiogenError.single(f"refusing to write {path!r} into {out_dir}: {problem}")
         assert_no_private_key(path, text)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise AiogenError.single(f"{out_dir} exists and is not a directory")
-    owned = read_owned(out_dir)
+
+
+def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterable[str] | None = None) -> WritePlan:
+    """What writing ``files`` into ``out_dir`` (open as ``root``) would do. Raises `AiogenError` on any conflict.
+
+    ``scope`` limits stale-file removal to these top-level directories (the clusters rendered with
+    --cluster); None means the whole spec was rendered, so the files of a cluster removed from the
+    spec are stale too. The paths were checked by `write_tree` (`_check_paths`) before anything was created.
+    """
+    owned_text = read_owned_text(root, out_dir)
+    owned = parse_owned(owned_text) if owned_text is not None else {}
     conflicts: list[str] = []
     write: list[str] = []
     unchanged: list[str] = []
-    for path, text in files.items():
-        blocked = _blocked_by(out_dir, path)
-        if blocked is not None:
-            conflicts.append(f"{blocked} (a symbolic link or not a directory)")
-            continue
-        try:
-            same = _same_content(out_dir / path, text.encode("utf-8"))
-        except ValueError:
-            conflicts.append(f"{path} (not a regular file)")
-            continue
-        except OSError as error:
-            raise AiogenError.single(f"cannot read {out_dir / path}: {error.strerror}") from None
-        if same:
-            unchanged.append(path)
-        elif same is None or path in owned:
-            write.append(path)
-        else:
-            conflicts.append(path)
+    directories = fs.Directories(root)
+    try:
+        for path, text in files.items():
+            _classify(path, text.encode("utf-8"), out_dir, directories, owned, (unchanged, write, conflicts))
+    finally:
+        directories.close()
     if conflicts:
         unique = sorted(set(conflicts))
         listing = ", ".join(unique[:10]) + (f" and {len(unique) - 10} more" if len(unique) > 10 else "")
@@ -129,48 +96,106 @@ def plan_write(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | N
         )
     tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
     remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops))
-    owned_after = frozenset({p for p in owned if p not in remove} | set(files))
-    return WritePlan(tuple(write), tuple(unchanged), tuple(remove), frozenset(owned), owned_after)
+    rendered = {p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()}
+    kept = {p: d for p, d in owned.items() if p not in remove and p not in files}
+    return WritePlan(tuple(write), tuple(unchanged), tuple(remove), owned, {**kept, **rendered}, owned_text)
 
 
-def write_tree(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None) -> WriteResult:
-    """Write ``files`` (relative path → text) into ``out_dir``; see the rules above."""
-    if not _HAVE_DIR_FD:
-        raise AiogenError.single(
-            "writing a tree needs directory descriptors (openat), which this system lacks",
-            hint="render with -o - and redirect it, or run aiogen on Linux, macOS or WSL",
-        )
+def _classify(path: str, data: bytes, out_dir: Path, directories: fs.Directories, owned: Owned,
+              into: tuple[list[str], list[str], list[str]]) -> None:
+    """Append ``path`` to (unchanged, write, conflicts)."""
+    unchanged, write, conflicts = into
+    blocked = directories.blocked(path.split("/")[:-1])
+    if blocked is not None:
+        conflicts.append(f"{blocked} (a symbolic link or not a directory)")
+        return
+    try:
+        current = fs.read_file(directories.root, path, directories=directories)
+    except fs.NotRegularFile:
+        conflicts.append(f"{path} (not a regular file)")
+        return
+    except OSError as error:
+        raise AiogenError.single(f"cannot read {out_dir / path}: {error.strerror}") from None
+    if current == data:
+        unchanged.append(path)  # byte-identical: aiogen's (adopted if it was not listed)
+    elif current is None or path in owned:  # aiogen renders this path and wrote it before
+        write.append(path)
+    else:
+        conflicts.append(path)
+
+
+def _create_out_dir(out_dir: Path) -> list[Path]:
+    """Create ``out_dir`` and missing parents 0755 whatever the umask; returns those created."""
+    missing: list[Path] = []
+    current = out_dir
+    while not current.exists() and not current.is_symlink() and current != current.parent:
+        missing.append(current)
+        current = current.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise AiogenError.single(f"{out_dir} exists and is not a directory") from None
     except OSError as error:
         raise AiogenError.single(f"cannot create {out_dir}: {error.strerror}") from None
-    with _locked_directory(out_dir) as root:
-        plan = plan_write(files, out_dir, scope)
-        staged = _stage(files, plan.write, root, out_dir)
-        try:
-            _write_owned(root, out_dir, plan.owned_before | plan.owned_after)  # widen first
-            for done, path in enumerate(plan.write):
-                try:
-                    _replace(root, path, staged[path])
-                    del staged[path]
-                except OSError as error:
-                    raise AiogenError.single(
-                        f"cannot write {out_dir / path}: {error.strerror}; {done} of {len(plan.write)} changed "
-                        "files were replaced, the others keep their previous content",
-                        hint="fix the cause and render again: every file is either its old or its new version",
-                    ) from None
-        finally:
-            _discard(root, staged)
-        removed, kept = _remove_stale(root, plan.remove)
-        _write_owned(root, out_dir, plan.owned_after - set(removed) - set(kept))
-    return WriteResult(plan.write, plan.unchanged, tuple(removed))
+    if not out_dir.is_dir():
+        raise AiogenError.single(f"{out_dir} exists and is not a directory")
+    for created in missing:
+        with contextlib.suppress(OSError):
+            created.chmod(fs.DIRECTORY_MODE)
+    return missing
+
+
+def write_tree(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None) -> WriteResult:
+    """Write ``files`` (relative path → text) into ``out_dir``; see the rules above."""
+    if not fs.HAVE_DIR_FD:
+        raise AiogenError.single(
+            "writing a tree needs directory descriptors (openat), which this system lacks",
+            hint="render with -o - and redirect it, or run aiogen on Linux, macOS or WSL",
+        )
+    _check_paths(files, out_dir)
+    made = _create_out_dir(out_dir)
+    try:
+        with fs.signals_unwind(), _locked_directory(out_dir) as root:
+            return _write_locked(files, out_dir, root, scope)
+    except BaseException:
+        for directory in made:  # only directories this render created, only if still empty
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
+
+
+def _write_locked(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterable[str] | None) -> WriteResult:
+    leftovers = fs.remove_temporaries(root, recursive=True)  # a killed render's; we hold the lock
+    plan = plan_write(files, out_dir, root, scope)
+    created = fs.Created()
+    staged: dict[str, str] = {}
+    try:
+        staged = _stage(files, plan.write, root, out_dir, created)
+        widened = owned_list_text(merge(plan.owned_before, plan.owned_after))
+        _write_owned(root, out_dir, widened, plan.owned_text)  # widen first
+        for done, path in enumerate(plan.write):
+            try:
+                _replace(root, path, staged[path])
+                del staged[path]
+            except OSError as error:
+                raise AiogenError.single(
+                    f"cannot write {out_dir / path}: {error.strerror}; {done} of {len(plan.write)} changed "
+                    "files were replaced, the others keep their previous content",
+                    hint="fix the cause and render again: every file is either its old or its new version",
+                ) from None
+    except BaseException:
+        _discard(root, staged)
+        fs.remove_created(root, created)
+        raise
+    removed = _remove_stale(root, plan.remove, plan.owned_before)
+    final = {p: d for p, d in plan.owned_after.items() if p not in plan.remove}
+    _write_owned(root, out_dir, owned_list_text(final), widened)
+    return WriteResult(plan.write, plan.unchanged, tuple(removed), tuple(leftovers))
 
 
 def _replace(root: int, path: str, temporary: str) -> None:
     *folders, name = path.split("/")
-    directory = _open_directory(root, folders, create=False)
+    directory = fs.open_directory(root, folders)
     try:
         os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
     finally:
@@ -181,7 +206,7 @@ def _discard(root: int, staged: Mapping[str, str]) -> None:
     """Remove temporary files that were not renamed into place."""
     for path, temporary in staged.items():
         try:
-            directory = _open_directory(root, path.split("/")[:-1], create=False)
+            directory = fs.open_directory(root, path.split("/")[:-1])
         except OSError:
             continue
         with contextlib.suppress(OSError):
@@ -193,7 +218,7 @@ def _discard(root: int, staged: Mapping[str, str]) -> None:
 def _locked_directory(out_dir: Path) -> Iterator[int]:
     """A descriptor of ``out_dir``, locked against other aiogen processes writing into it."""
     try:
-        fd = os.open(out_dir, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = fs.open_root(out_dir)
     except OSError as error:
         raise AiogenError.single(f"cannot open {out_dir}: {error.strerror}") from None
     try:
@@ -224,40 +249,19 @@ def _lock(fd: int, out_dir: Path) -> None:
             return
 
 
-def _open_directory(root: int, parts: Sequence[str], *, create: bool) -> int:
-    """A descriptor of root/parts..., never through a symbolic link; created when ``create``."""
-    fd = os.dup(root)
-    try:
-        for part in parts:
-            try:
-                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                os.mkdir(part, 0o755, dir_fd=fd)
-                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
-            fd = child
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _stage(files: Mapping[str, str], paths: Sequence[str], root: int, out_dir: Path) -> dict[str, str]:
+def _stage(files: Mapping[str, str], paths: Sequence[str], root: int, out_dir: Path,
+           created: fs.Created) -> dict[str, str]:
     """Write each file to a temporary sibling (created, never followed): path → temporary name."""
     staged: dict[str, str] = {}
+    path = ""
     try:
         for path in paths:
             *folders, name = path.split("/")
-            temporary = f".{name[:200]}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
-            directory = _open_directory(root, folders, create=True)
+            temporary = fs.temporary_name(name)
+            directory = fs.open_directory(root, folders, create=True, created=created)
             try:
-                fd = os.open(temporary, _FILE_FLAGS, 0o644, dir_fd=directory)
-                staged[path] = temporary
-                with os.fdopen(fd, "wb") as handle:
-                    os.fchmod(handle.fileno(), 0o644)  # whatever the umask: a rendered tree is readable
-                    handle.write(files[path].encode("utf-8"))
+                staged[path] = temporary  # before the file exists: an interruption still removes it
+                fs.write_new(directory, temporary, files[path].encode("utf-8"), _FILE_MODE)
             finally:
                 os.close(directory)
     except BaseException as error:
@@ -271,40 +275,34 @@ def _stage(files: Mapping[str, str], paths: Sequence[str], root: int, out_dir: P
     return staged
 
 
-def _remove_stale(root: int, paths: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Remove files aiogen wrote and no longer renders: (removed, kept because no longer a plain
-    file inside the tree). Directories left empty are removed too."""
+def _remove_stale(root: int, paths: Sequence[str], owned: Owned) -> list[str]:
+    """Remove files aiogen wrote and no longer renders, if their bytes are still what it wrote and
+    they are plain files inside the tree. Directories left empty are removed too."""
     removed: list[str] = []
-    kept: list[str] = []
     for path in paths:
         *folders, name = path.split("/")
         try:
-            directory = _open_directory(root, folders, create=False)
-        except FileNotFoundError:
-            kept.append(path)  # already gone
-            continue
-        except OSError:
-            kept.append(path)  # a folder became a link or a file: not ours to follow
-            continue
+            current = fs.read_file(root, path)
+            if current is None or not owns(owned, path, current):
+                continue  # gone, or no longer (never) aiogen's: the list forgets it, the file stays
+            directory = fs.open_directory(root, folders)
+        except (OSError, fs.NotRegularFile):
+            continue  # a folder became a link or a file: not ours to follow
         try:
-            info = os.stat(name, dir_fd=directory, follow_symlinks=False)
-            if stat.S_ISREG(info.st_mode):
-                os.unlink(name, dir_fd=directory)
-                removed.append(path)
-            else:
-                kept.append(path)
+            os.unlink(name, dir_fd=directory)
+            removed.append(path)
         except OSError:
-            kept.append(path)
+            pass
         finally:
             os.close(directory)
         _prune_empty(root, folders)
-    return removed, kept
+    return removed
 
 
 def _prune_empty(root: int, folders: Sequence[str]) -> None:
     for depth in range(len(folders), 0, -1):
         try:
-            parent = _open_directory(root, folders[: depth - 1], create=False)
+            parent = fs.open_directory(root, folders[: depth - 1])
         except OSError:
             return
         try:
@@ -315,15 +313,11 @@ def _prune_empty(root: int, folders: Sequence[str]) -> None:
             os.close(parent)
 
 
-def _write_owned(root: int, out_dir: Path, paths: Iterable[str]) -> None:
-    temporary = f"{OWNED_MARKER}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
+def _write_owned(root: int, out_dir: Path, text: str, current: str | None) -> None:
+    """Replace the ownership list by ``text``, unless it already says exactly that."""
+    if text == current:
+        return  # a no-op render writes nothing, so it succeeds on a read-only tree
     try:
-        fd = os.open(temporary, _FILE_FLAGS, 0o644, dir_fd=root)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o644)
-            handle.write(owned_list_text(paths))
-        os.replace(temporary, OWNED_MARKER, src_dir_fd=root, dst_dir_fd=root)
+        fs.replace(root, OWNED_MARKER, text.encode("utf-8"), _FILE_MODE)
     except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary, dir_fd=root)
         raise AiogenError.single(f"cannot write {out_dir / OWNED_MARKER}: {error.strerror}") from None

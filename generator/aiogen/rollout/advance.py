@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import difflib
 import io
+import os
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 from aiogen.model.phases import StepPhase
 from aiogen.model.plan import Plan, RotationState
 from aiogen.model.problems import EXIT_CHECK_FAILED, AiogenError, Problem
+from aiogen.output import fs
 from aiogen.pipeline import plan_from_text
 from aiogen.rollout import check as rollout_check
 from aiogen.rollout import schedule
@@ -96,6 +99,43 @@ def _find(plan: Plan, rotation_name: str, spec_name: str) -> RotationState:
 
 def _find_optional(plan: Plan, rotation_name: str) -> RotationState | None:
     return next((r for r in plan.rotations if r.name == rotation_name), None)
+
+
+# ---------------------------------------------------------------- writing the spec back
+
+
+def write_spec(path: Path, text: str) -> None:
+    """Replace the spec file ``path`` by ``text`` through `aiogen.output.fs` (temporary sibling + rename).
+
+    A symbolic link is written through: resolved once, then its target is replaced atomically in
+    its own directory (the link, and the relative PEM paths beside the real spec, stay intact).
+    Mode and (when this process may set them: root) owner and group are kept. Refused: a file that
+    is not writable (0444: read-only on purpose) and a file with other hard links, which a rename
+    would silently split from the new spec (edit through one name, or write --dry-run's output).
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        directory = fs.open_root(target.parent)
+    except OSError as error:
+        raise AiogenError.single(f"cannot write {path}: {error.strerror}") from None
+    try:
+        info = fs.lstat_at(directory, target.name)
+        if info is None or not stat.S_ISREG(info.st_mode):
+            raise AiogenError.single(f"cannot write {path}: {'it is gone' if info is None else 'not a regular file'}")
+        if not info.st_mode & 0o222 or not os.access(target, os.W_OK):
+            raise AiogenError.single(
+                f"{path} is read-only (mode {stat.S_IMODE(info.st_mode):04o}); rollout advance will not replace it",
+                hint="make it writable (chmod u+w) if it is meant to change, or use --dry-run")
+        if info.st_nlink > 1:
+            raise AiogenError.single(
+                f"{path} has {info.st_nlink} hard links; replacing it would leave the other names with the old spec",
+                hint="edit it through one name (cp it to a new file and move that over it), or use --dry-run")
+        fs.replace(directory, target.name, text.encode("utf-8"), stat.S_IMODE(info.st_mode),
+                   owner=(info.st_uid, info.st_gid))
+    except OSError as error:
+        raise AiogenError.single(f"cannot write {path}: {error.strerror}") from None
+    finally:
+        os.close(directory)
 
 
 # ---------------------------------------------------------------- the round-trip edit

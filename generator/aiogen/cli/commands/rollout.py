@@ -13,9 +13,7 @@ with --dry-run its stdout is the edited spec.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,16 +181,10 @@ def _advance(args: argparse.Namespace) -> int:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write ``text`` over ``path`` atomically (temporary sibling + rename), keeping its mode."""
-    try:
-        mode = path.stat().st_mode & 0o777
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".aiogen-tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as error:
-        raise AiogenError.single(f"cannot write {path}: {error.strerror}") from None
+    """Write ``text`` over ``path`` (aiogen.rollout.advance.write_spec: atomic, links written through)."""
+    from aiogen.rollout.advance import write_spec
+
+    write_spec(path, text)
 
 
 # ---------------------------------------------------------------- plan
