@@ -21,7 +21,7 @@ from aiogen.output.owned import OWNED_HEADER, owned_list_text
 from tests.helpers import EXAMPLES, aiogen
 
 FLEET = EXAMPLES / "fleet.yaml"
-LISTENER = "plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
+LISTENER = "plant-berlin/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
 
 
 def snapshot(directory: Path) -> dict[str, tuple[str, int]]:
@@ -58,7 +58,7 @@ def test_missing_directory_is_stale_and_not_created(tmp_path: Path) -> None:
     assert code == EXIT_CHECK_FAILED
     assert not (tmp_path / "nothing-here").exists()
     assert "--- /dev/null\n+++ b/plant-berlin/kustomization.yaml\n" in out
-    assert "38 missing, .aiogen-owned out of date" in err
+    assert "50 missing, .aiogen-owned out of date" in err
 
 
 def test_hand_edited_tree_fails_with_the_exact_diff(tree: Path) -> None:
@@ -92,9 +92,9 @@ def test_stale_tree_from_an_older_spec(tree: Path, tmp_path: Path) -> None:
     (spec_dir / "fleet.yaml").write_text(text[:start] + text[end:])
     result = aiogen("render", spec_dir / "fleet.yaml", "-o", tree, "--check")
     assert result.code == EXIT_CHECK_FAILED
-    gone = "plant-munich/azure-iot-operations/brokerlistener-plant-nodeport.yaml"
+    gone = "plant-munich/broker/azure-iot-operations/brokerlistener-plant-nodeport.yaml"
     assert f"--- a/{gone}\n+++ /dev/null\n" in result.out
-    assert "--- a/plant-munich/kustomization.yaml\n" in result.out
+    assert "--- a/plant-munich/broker/kustomization.yaml\n" in result.out
     owned_diff = result.out.split("--- a/.aiogen-owned\n")[1]
     assert re.search(rf"^-[0-9a-f]{{64}}  {re.escape(gone)}$", owned_diff, re.M), owned_diff
     assert "1 changed, 1 stale, .aiogen-owned out of date" in result.err
@@ -106,7 +106,7 @@ def test_the_diff_applied_with_patch_makes_the_tree_current(tree: Path) -> None:
         pytest.skip("patch is not installed")
     (tree / LISTENER).write_text("hand edited, no newline at the end")
     (tree / "plant-lyon" / "ca-bundle.pem").unlink()
-    stale = tree / "plant-berlin" / "cert-manager" / "configmap-retired.yaml"
+    stale = tree / "plant-berlin" / "prerequisites" / "cert-manager" / "configmap-retired.yaml"
     stale.write_text("kind: ConfigMap\n")
     with (tree / ".aiogen-owned").open("a") as marker:  # as if an older spec had rendered it
         marker.write(hashlib.sha256(b"kind: ConfigMap\n").hexdigest() + "  " + str(stale.relative_to(tree)) + "\n")
@@ -156,7 +156,7 @@ def test_owned_list_is_what_render_writes(tree: Path) -> None:
     text = (tree / ".aiogen-owned").read_text()
     assert text.startswith(OWNED_HEADER)
     entries = [line.split("  ", 1) for line in text.splitlines() if not line.startswith("#")]
-    assert len(entries) == 38
+    assert len(entries) == 50
     assert owned_list_text({path: [digest] for digest, path in entries}) == text
     for digest, path in entries:
         assert hashlib.sha256((tree / path).read_bytes()).hexdigest() == digest

@@ -26,7 +26,7 @@ from aiogen.output import tree as tree_writer
 from tests.helpers import EXAMPLES, aiogen
 
 LAB = (EXAMPLES / "lab.yaml").read_text(encoding="utf-8")
-LISTENER = "lab-1/azure-iot-operations/brokerlistener-lab-mqtts.yaml"
+LISTENER = "lab-1/broker/azure-iot-operations/brokerlistener-lab-mqtts.yaml"
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:
@@ -218,9 +218,9 @@ def test_symlinked_namespace_directory_is_not_followed(tmp_path: Path) -> None:
     out, outside = tmp_path / "out", tmp_path / "outside"
     assert render(spec, out).code == 0
     outside.mkdir()
-    (out / "lab-1/azure-iot-operations" / Path(LISTENER).name).unlink()
-    (out / "lab-1/azure-iot-operations").rmdir()
-    (out / "lab-1/azure-iot-operations").symlink_to(outside)
+    (out / "lab-1/broker/azure-iot-operations" / Path(LISTENER).name).unlink()
+    (out / "lab-1/broker/azure-iot-operations").rmdir()
+    (out / "lab-1/broker/azure-iot-operations").symlink_to(outside)
     assert render(spec, out).code == 1
     assert list(outside.iterdir()) == []
 
@@ -440,7 +440,7 @@ def test_rendering_twice_writes_nothing_the_second_time(tmp_path: Path) -> None:
     assert render(spec, out).code == 0
     inodes = {p: p.stat().st_ino for p in out.rglob("*.yaml")}
     run = render(spec, out)
-    assert run.code == 0 and ": 0 written, 9 unchanged, 0 removed" in run.out
+    assert run.code == 0 and ": 0 written, 13 unchanged, 0 removed" in run.out
     assert {p: p.stat().st_ino for p in out.rglob("*.yaml")} == inodes
 
 
