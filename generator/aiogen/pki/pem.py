@@ -254,9 +254,32 @@ def signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
         return False
     try:
         child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError):
+    except ValueError:  # "Unsupported signature algorithm": SHA-1/MD5, which cryptography will not verify
+        return _legacy_signature_verifies(child, parent)
+    except TypeError:
         return False
     except Exception:  # InvalidSignature and friends
+        return False
+    return True
+
+
+def _legacy_signature_verifies(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Verify a SHA-1 or MD5 signature with the raw key API, so that a weakly signed link is
+    judged weak (aiogen.pki.judge) rather than mistaken for a broken one."""
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    digest = child.signature_hash_algorithm
+    key = parent.public_key()
+    if digest is None or digest.name not in ("sha1", "md5"):
+        return False
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(digest))
+        else:
+            return False
+    except Exception:  # InvalidSignature, UnsupportedAlgorithm
         return False
     return True
 
