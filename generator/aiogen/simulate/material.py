@@ -41,6 +41,7 @@ from aiogen.pki.keys import KeySpec, PrivateKey
 from aiogen.pki.pem import CertSummary
 from aiogen.pki.tls_secret import TLSSecret
 from aiogen.rollout.schedule import DEFAULT_DEVICE_LIFETIME
+from aiogen.simulate import stand_in
 
 # Key algorithms the spec allows but aiogen.pki does not generate; the simulation uses the
 # nearest one of the same family and says so.
@@ -217,17 +218,38 @@ class ThrowawayPki:
                 not_after = min(not_after, parent.certificate.not_valid_after_utc)
             self._note("certificates not valid yet, stood in with the same lifetime starting yesterday so that a "
                        "handshake can run today", f"{label} (from {real.not_before.date().isoformat()})")
-        private_key = self.key_spec(real.key_algorithm, label).generate()
-        template = templates.CertificateTemplate(
-            subject=subject, public_key=private_key.public_key(), not_before=templates.utc(not_before),
-            not_after=templates.utc(not_after), is_ca=True, path_length=real.path_length,
-        )
-        signer_key = private_key if parent is None else parent.private_key
-        cert = templates.sign(template, issuer=None if parent is None else parent.certificate, signer_key=signer_key)
+        if real.pem:
+            cert, private_key = self._faithful(real, parent, label, templates.utc(not_before),
+                                               templates.utc(not_after))
+        else:
+            private_key = self.key_spec(real.key_algorithm, label).generate()
+            template = templates.CertificateTemplate(
+                subject=subject, public_key=private_key.public_key(), not_before=templates.utc(not_before),
+                not_after=templates.utc(not_after), is_ca=True, path_length=real.path_length,
+            )
+            signer_key = private_key if parent is None else parent.private_key
+            cert = templates.sign(template, issuer=None if parent is None else parent.certificate,
+                                  signer_key=signer_key)
         parents = () if parent is None else (parent.certificate, *parent.parents)
         ca = self._remember(CertificateAuthority(cert, private_key, parents), label)
         self._cas[key] = ca
         return ca
+
+    def _faithful(self, real: CertSummary, parent: CertificateAuthority | None, label: str, not_before: datetime,
+                  not_after: datetime) -> tuple[x509.Certificate, PrivateKey]:
+        """A stand-in keeping every property path validation reads (`aiogen.simulate.stand_in`)."""
+        original = x509.load_pem_x509_certificate(real.pem.encode("ascii"))
+        try:
+            private_key = stand_in.stand_in_key(original)
+            cert = stand_in.stand_in_certificate(
+                original, private_key, issuer=None if parent is None else parent.certificate,
+                issuer_key=private_key if parent is None else parent.private_key,
+                not_before=not_before, not_after=not_after)
+        except stand_in.CannotStandIn as error:
+            self._note("cannot be stood in, so the simulation fails closed", f"{label} ({error})")
+            raise MaterialError(f"cannot stand in for {label}: {error}; the simulation cannot judge a chain "
+                                "it cannot reproduce (docs/simulate.md)") from None
+        return cert, private_key
 
     def _remember(self, ca: CertificateAuthority, label: str) -> CertificateAuthority:
         self._remember_cert(ca.certificate, label)
