@@ -19,11 +19,12 @@ from aiogen.pki.keys import PrivateKey
 from aiogen.simulate.stand_in import CannotStandIn, stand_in_certificate, stand_in_key
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+SHA384 = hashes.SHA384()
 CA_KU = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
 
 
 def _cert(cn: str, key: PrivateKey, issuer: tuple[x509.Certificate, PrivateKey] | None,
-          extensions: list[tuple[x509.ExtensionType, bool]], digest: hashes.HashAlgorithm = hashes.SHA384(),
+          extensions: list[tuple[x509.ExtensionType, bool]], digest: hashes.HashAlgorithm = SHA384,
           pss: bool = False) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "C")])
     issuer_name, issuer_key = (issuer[0].subject, issuer[1]) if issuer else (name, key)
