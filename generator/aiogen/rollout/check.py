@@ -33,7 +33,7 @@ under the old chain may carry that whole day: the switch day counts until its en
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiogen.model.durations import describe
@@ -43,6 +43,7 @@ from aiogen.rollout.days import end_of_day, first_day_at_or_after
 from aiogen.rollout.report import Break, Hold, Presented, Reason, RolloutReport, join_list
 from aiogen.rollout.schedule import dwell_over, retire_wait
 from aiogen.rollout.state import DEVICES_KEY, ClusterState, EarlierLeaves, Population, Server, cluster_state
+from aiogen.simulate.dialing import name_matches
 
 _PREPARE_DWELL_WHY = "so the new CA material is synced into every cluster and checked before anyone trusts it"
 _DISTRIBUTE_DWELL_WHY = ("so every client has picked up the new trust (trust-manager sync, kubelet ConfigMap "
@@ -141,8 +142,41 @@ def _check_cluster(a: ClusterState, b: ClusterState, now: datetime) -> _ClusterR
             if server.key in presented_by_server and (server.external or not pop.external):
                 breaks += _judge(name, b, pop, server.key, server.label, presented_by_server[server.key], before,
                                  after, devices=False)
+    breaks += _renamed(a, b, pairs)
     summary = _summary(a, b, pairs, presented_by_server, device_presented, servers, now, broken=bool(breaks))
     return _ClusterResult(breaks, holds, notes, summary)
+
+
+def _renamed(a: ClusterState, b: ClusterState, pairs: list[tuple[Population, frozenset[str], frozenset[str]]]
+             ) -> list[Break]:
+    """A name a population dials today that the proposed certificate of that server lacks.
+
+    Clients keep dialling the name they were configured with while the change lands; a new
+    certificate without it fails their hostname check whatever roots they trust.
+    """
+    out: list[Break] = []
+    before = {s.key: s for s in a.servers if not s.manual}
+    for server in b.servers:
+        old = before.get(server.key)
+        if old is None or server.manual:
+            continue
+        for pop, _, _ in pairs:
+            if pop.devices:
+                name = old.dialled_outside if old.x509 and server.x509 else None
+            elif server.external or not pop.external:
+                name = old.dialled_outside if pop.external else old.dialled_inside
+            else:
+                continue
+            if name is None or name_matches(name, server.names):
+                continue
+            who = "devices presenting client certificates" if pop.devices else pop.label
+            out.append(Break(
+                b.name, server.key, pop.key, f"name {name}", f"{b.name}: {who}", server.label, "after this change",
+                f"they dial {name}, which the proposed certificate does not name (it names "
+                f"{join_names(server.names)})",
+                f"keep {name} in the listener's san (san.dns, san.ip or inClusterNames) until every client of "
+                f"{pop.label} dials a name the new certificate holds"))
+    return out
 
 
 def _summary(a: ClusterState, b: ClusterState, pairs: list[tuple[Population, frozenset[str], frozenset[str]]],
@@ -219,7 +253,7 @@ def _merge_servers(a: Iterable[Server], b: Iterable[Server]) -> list[Server]:
             continue
         lifetime = None if known.manual or server.manual else max(known.lifetime or timedelta(0),
                                                                   server.lifetime or timedelta(0))
-        merged[server.key] = Server(server.key, server.label, lifetime, known.external or server.external)
+        merged[server.key] = replace(server, lifetime=lifetime, external=known.external or server.external)
     return list(merged.values())
 
 
