@@ -84,7 +84,7 @@ def test_rotation_dwell_too_short_is_flagged() -> None:
     early = build(FIXTURES / "broken-retire-too-early.yaml")
     [flag] = [f for f in early.flags if f.subject == "rotation root-b"]
     assert flag.message == ("rotation root-b: retire began 2026-01-25, but leaves signed under lab-1-root-a until the "
-                            "switch day (2026-01-20) stay valid until 2026-02-20")
+                            "switch day (2026-01-20) stay valid until 2026-04-21")  # AIO's default listener: 90-day leaves
 
 
 def test_rotation_schedule_lists_recorded_and_earliest_dates() -> None:
