@@ -40,8 +40,8 @@ def test_brought_in_intermediate_expiring_is_flagged_with_the_leaf_that_outlives
                                                                       ("2030-06-01", "plant-berlin")]
     assert errors[0].message == (
         "leaf plant-mqtts:8883 issued 2030-05-10 expires 2030-06-09, after the intermediate berlin-ica-2025 that "
-        "signs it (2030-06-01): the chain breaks 2030-06-01 (cert-manager does not clip notAfter, "
-        "reference/cert-manager.md §7.7)")
+        "signs it (2030-06-01): the chain breaks 2030-06-01 (cert-manager does not clip notAfter: "
+        "https://github.com/cert-manager/cert-manager/issues/5864)")
     assert errors[1].message == ("intermediate berlin-ica-2025 expires 2030-06-01 and cert-manager does not renew "
                                  "brought-in material: rotate it before then")
     unknown = {f.subject for f in result.flags if f.severity == "warning"}

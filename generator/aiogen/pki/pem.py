@@ -3,7 +3,7 @@
 Input PEMs (roots, intermediates, client roots) are checked here once: only ``CERTIFICATE``
 blocks, no private keys (refused without echoing the key, whether armoured as a key or hidden under
 a CERTIFICATE label), no garbage, bounded size and block count, linear time. trust-manager
-rejects a source holding any other block type or PEM headers (reference/cert-manager.md §6.2), so
+rejects a source holding any other block type or PEM headers (https://cert-manager.io/docs/trust/trust-manager/), so
 aiogen rejects it before it reaches a cluster.
 """
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 MAX_PEM_BYTES = 1024 * 1024  # trust-manager's inLine limit is 1 MiB; no CA file is larger
-MAX_CERTS = 10  # cert-manager's maxCertsInChain (reference/cert-manager.md §2.2)
+MAX_CERTS = 10  # cert-manager's maxCertsInChain (https://cert-manager.io/docs/configuration/ca/)
 
 # Any armour whose label names a private key: PRIVATE KEY, RSA/EC/ENCRYPTED/OPENSSH PRIVATE KEY,
 # PGP PRIVATE KEY BLOCK. Searched before anything else so that no later message can quote one.

@@ -1,8 +1,8 @@
 """Is this rollover step safe, and when may the next one be taken?
 
-A rotation moves clusters from an old CA chain to a new one in four phases (DESIGN.md "Rollover:
-phases and the safety invariant"); `plan.py` resolves which chain signs and which roots each
-trust set holds in each phase. This module reads two resolved Plans, never rendered YAML:
+A rotation moves clusters from an old CA chain to a new one in four phases (docs/rollover.md);
+the resolver decides which chain signs and which roots each trust set holds in each phase. This
+module reads two resolved Plans, never rendered YAML:
 
 * `check(deployed, proposed, now)` proves, for every server S and every client population C that
   talks to it, that the change is safe whatever order its resources land in:
@@ -12,11 +12,12 @@ trust set holds in each phase. This module reads two resolved Plans, never rende
   Each trust set is one object (a trust-manager Bundle target fed by the pinned-roots ConfigMap,
   the broker's client-CA ConfigMap, `ca-bundle.pem`), so while the change lands C holds its old
   or its new set, never a third one: a Bundle whose source is missing fails to sync and keeps its
-  last target (reference/cert-manager.md §7.11), and the pinned-roots keys are named by root. The
-  issuer may sign with the old or the new chain in any of those states, and a leaf it signs stays
-  valid for its whole lifetime: cert-manager does not reissue leaves when a CA Secret changes
-  (§5, §7.4). So S may present the old signer's root, the new signer's root and the root of any
-  leaf still valid from before an earlier switch.
+  last target (https://cert-manager.io/docs/trust/trust-manager/), and the pinned-roots keys are
+  named by root. The issuer may sign with the old or the new chain in any of those states, and a
+  leaf it signs stays valid for its whole lifetime: cert-manager does not reissue leaves when a CA
+  Secret changes (https://cert-manager.io/docs/usage/certificate/#renewal). So S may present the
+  old signer's root, the new signer's root and the root of any leaf still valid from before an
+  earlier switch.
 * `remaining_steps(plan, rotation)` gives the phases a rotation has left and the earliest moment
   each may be taken: `minDwell` after prepare and distribute began, and for retire the longest
   leaf lifetime under the old chain after the switch day.

@@ -13,7 +13,7 @@ Built from a Plan with real keys, never from real key material:
   long as the root;
 * every listener certificate is issued from its CA Secret by the emulation of cert-manager's CA
   issuer (`aiogen.pki.issuance`): ``tls.crt`` = leaf + intermediates, never the root
-  (reference/cert-manager.md §2.2).
+  (https://cert-manager.io/docs/configuration/ca/).
 
 A stand-in whose real validity has not begun yet keeps its lifetime but is moved to start a day
 before the simulation clock, so that a handshake can run today; dates are the timeline's subject
@@ -150,7 +150,7 @@ class ThrowawayPki:
                               f"client root {root.name}")
 
     def ca_secret(self, cluster: Cluster, signer: Signer) -> TLSSecret:
-        """The CA issuer's Secret for ``signer`` (reference/cert-manager.md §2.2 "Required contents")."""
+        """The CA issuer's Secret for ``signer`` (https://cert-manager.io/docs/configuration/ca/)."""
         key = ("signer", cluster.name, signer.generation)
         if key in self._secrets:
             return self._secrets[key]
@@ -290,7 +290,7 @@ class ThrowawayPki:
         except issuance.IssuanceFailed as error:
             if error.reason == "BadConfig" and not tls.san_dns and not tls.san_ip:
                 return MaterialError("no certificate: the listener has no SAN, and cert-manager refuses a "
-                                     "Certificate without commonName or SAN (reference/cert-manager.md §1.3 rule 4)")
+                                     "Certificate without commonName or SAN (https://cert-manager.io/docs/usage/certificate/)")
             return MaterialError(f"no certificate: cert-manager's CA issuer fails with {error.reason}: "
                                  f"{error.message}")
         chain = tuple(secret.certificates)
