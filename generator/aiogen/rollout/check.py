@@ -175,8 +175,8 @@ def _renamed(a: ClusterState, b: ClusterState, pairs: list[tuple[Population, fro
                 b.name, server.key, pop.key, f"name {name}", f"{b.name}: {who}", server.label, "after this change",
                 f"they dial {name}, which the proposed certificate does not name (it names "
                 f"{join_names(server.names)})",
-                f"keep {name} in the listener's san (san.dns, san.ip or inClusterNames) until every client of "
-                f"{pop.label} dials a name the new certificate holds"))
+                f"keep {name} in the listener's san (san.dns, san.ip or inClusterNames) until every client that "
+                "dials it has moved to a name the new certificate holds"))
     return out
 
 
