@@ -157,3 +157,21 @@ def test_a_sound_chain_passes_openssl_and_aiogen(tmp_path: Path) -> None:
                  "-untrusted", "int.pem", "leaf.pem", cwd=tmp_path)
     assert "leaf.pem: OK" in proof
     assert aiogen("validate", spec).code == 0
+
+
+def test_a_path_length_0_root_refuses_an_intermediate_the_spec_does_not_show(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "pathLen 0 root above an intermediate")
+    spec = _build(case, tmp_path)
+    proof = _run("openssl", "verify", "-purpose", "sslserver", "-auth_level", "2", "-CAfile", "root.pem",
+                 "-untrusted", "int.pem", "leaf.pem", cwd=tmp_path)
+    assert case.openssl_says in proof, proof
+    data = yaml.safe_load(spec.read_text())
+    del data["spec"]["clusters"][0]["pki"]["intermediate"]["certificate"]  # Key Vault only: its certificate unseen
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    for command in ("validate", "simulate"):
+        run = aiogen(command, spec)
+        assert run.code != 0
+        assert (f" spec.roots.root-a.certificate.file: 'CN=root': its pathLenConstraint is 0 but intermediate "
+                "'ica-a' stands between it and the leaf: OpenSSL-based clients refuse every handshake with "
+                "'path length constraint exceeded' (OpenSSL error 25) (sign leaves with the root directly") in run.err, \
+            run.err

@@ -32,6 +32,7 @@ def check_chains(ctx: Context, path: PathKey, signers: tuple[Signer, ...], liste
         issuers = _issuers(signer)
         if not issuers:
             continue
+        _unseen_intermediate(ctx, path, signer)
         certs = [_load(summary.pem) for summary in issuers]
         for listener, port, names in _requested_names(listeners):
             refusals = judge.judge_issuers(certs, "sslserver", names)
@@ -52,6 +53,19 @@ def _issuers(signer: Signer) -> tuple[CertSummary, ...]:
     if root is not None and root.pem and not any(summary.sha256 == root.sha256 for summary in chain):
         chain += (root,)
     return chain
+
+
+def _unseen_intermediate(ctx: Context, path: PathKey, signer: Signer) -> None:
+    """An intermediate without a certificate in the spec still stands below its root: pathLen 0 breaks it."""
+    root = signer.root.certificate
+    if signer.role != "intermediate" or signer.chain or root is None or root.path_length != 0:
+        return
+    ctx.error(_where(ctx, path, root),
+              f"{root.subject!r}: its pathLenConstraint is 0 but intermediate {signer.generation!r} stands between "
+              "it and the leaf: OpenSSL-based clients refuse every handshake with 'path length constraint exceeded' "
+              "(OpenSSL error 25)",
+              "sign leaves with the root directly (mode: single-root), or use a root whose pathLenConstraint "
+              "allows an intermediate")
 
 
 def _requested_names(listeners: tuple[Listener, ...]) -> Iterator[tuple[str, int, list[x509.GeneralName]]]:

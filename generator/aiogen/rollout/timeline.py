@@ -30,6 +30,7 @@ from typing import Any, Literal
 from aiogen.model.phases import PHASES
 from aiogen.model.plan import AutomaticTls, Cluster, InClusterCA, Plan, RotationState, Signer
 from aiogen.rollout.schedule import longest_old_leaf, phase_dates
+from aiogen.simulate.dialing import servers
 
 MAX_GENERATIONS = 500  # per class; a 1h leaf over 5 years would otherwise be 40,000 rows of nothing new
 Severity = Literal["error", "warning"]
@@ -149,7 +150,7 @@ def _cluster_classes(cluster: Cluster, start: datetime, end: datetime) -> Iterat
         if signer is not cluster.signer:
             continue
         issuer = f"{signer.role} {signer.generation if signer.role == 'intermediate' else signer.root.name}"
-        for listener in cluster.listeners:
+        for listener in servers(cluster):  # AIO's default listener too: the same issuer signs its 90-day leaves
             for port in listener.ports:
                 if isinstance(port.tls, AutomaticTls):
                     generations, truncated = _periodic(start, end, port.tls.duration, port.tls.renew_before)
