@@ -171,7 +171,7 @@ def test_a_path_length_0_root_refuses_an_intermediate_the_spec_does_not_show(tmp
     for command in ("validate", "simulate"):
         run = aiogen(command, spec)
         assert run.code != 0
-        assert (f" spec.roots.root-a.certificate.file: 'CN=root': its pathLenConstraint is 0 but intermediate "
+        assert (" spec.roots.root-a.certificate.file: 'CN=root': its pathLenConstraint is 0 but intermediate "
                 "'ica-a' stands between it and the leaf: OpenSSL-based clients refuse every handshake with "
                 "'path length constraint exceeded' (OpenSSL error 25) (sign leaves with the root directly") in run.err, \
             run.err
