@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -114,3 +115,38 @@ def test_what_cannot_be_reproduced_fails_closed() -> None:
     p521 = _cert("P521", key, None, [(x509.BasicConstraints(True, None), True)], digest=hashes.SHA512())
     with pytest.raises(CannotStandIn, match="its EC secp521r1 key cannot be reproduced"):
         stand_in_key(p521)
+
+
+def test_simulate_fails_closed_and_says_so_when_a_supplied_root_cannot_be_stood_in(tmp_path: Path) -> None:
+    from tests.helpers import aiogen
+
+    key = ec.generate_private_key(ec.SECP521R1())
+    root = _cert("Big Root", key, None, [(x509.BasicConstraints(True, None), True), (CA_KU, True)],
+                 digest=hashes.SHA512())
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(Encoding.PEM))
+    (tmp_path / "spec.yaml").write_text("""apiVersion: aiogen.io/v1alpha1
+kind: Topology
+metadata: {name: big}
+spec:
+  roots:
+    big: {certificate: {file: root.pem}, secret: {name: big-ca}}
+  clusters:
+    - name: lab-1
+      pki: {mode: single-root, root: big}
+      broker:
+        listeners:
+          - name: lab-mqtts
+            serviceType: LoadBalancer
+            ports:
+              - {port: 8883, authentication: serviceAccountToken, tls: {san: {dns: [mqtt.example]}}}
+""")
+    run = aiogen("simulate", tmp_path / "spec.yaml", "--json")
+    assert run.code == 3
+    data = json.loads(run.out)
+    assert data["summary"]["passed"] == 0 and data["summary"]["handshakes"] == 0
+    assert {c["reason"] for c in data["checks"]} == {
+        "cannot stand in for root big: its EC secp521r1 key cannot be reproduced (aiogen.pki signs with EC "
+        "P-256/P-384 and RSA 2048-4096 only); the simulation cannot judge a chain it cannot reproduce "
+        "(docs/simulate.md)"}
+    assert "cannot be stood in, so the simulation fails closed: root big (its EC secp521r1 key cannot be " \
+        "reproduced (aiogen.pki signs with EC P-256/P-384 and RSA 2048-4096 only))" in data["notes"]
