@@ -103,3 +103,11 @@ def test_rollout_check_breaks_on_a_renamed_san_naming_the_name_listener_and_popu
             "after this change: they dial mqtt.munich.contoso.example, which the proposed certificate does not name "
             "(it names ") in said
     assert "keep mqtt.munich.contoso.example in the listener's san" in said
+
+
+def test_rollout_check_notes_a_port_no_longer_served(rollover: Path) -> None:
+    moved = _edit(rollover / "01-prepare.yaml", "- port: 8883\n                authentication: serviceAccountToken",
+                  "- port: 8884\n                authentication: serviceAccountToken")
+    run = aiogen("rollout", "check", rollover / "00-stable-root-2025.yaml", moved, "--now", "2026-12-01")
+    assert ("plant-munich: listener plant-mqtts:8883 (plant-mqtts:8883) is no longer served; clients that connect "
+            "there lose the broker, and aiogen does not judge removing a listener port") in run.out + run.err

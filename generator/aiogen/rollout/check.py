@@ -144,6 +144,11 @@ def _check_cluster(a: ClusterState, b: ClusterState, now: datetime) -> _ClusterR
                 breaks += _judge(name, b, pop, server.key, server.label, presented_by_server[server.key], before,
                                  after, devices=False)
     breaks += _renamed(a, b, pairs)
+    served = {s.endpoint for s in b.servers}
+    for server in a.servers:
+        if server.endpoint and server.endpoint not in served:
+            notes.append(f"{name}: {server.label} ({server.endpoint}) is no longer served; clients that connect "
+                         "there lose the broker, and aiogen does not judge removing a listener port")
     summary = _summary(a, b, pairs, presented_by_server, device_presented, servers, now, broken=bool(breaks))
     return _ClusterResult(breaks, holds, notes, summary)
 
@@ -156,9 +161,9 @@ def _renamed(a: ClusterState, b: ClusterState, pairs: list[tuple[Population, fro
     certificate without it fails their hostname check whatever roots they trust.
     """
     out: list[Break] = []
-    before = {s.key: s for s in a.servers if not s.manual}
+    before = {s.endpoint: s for s in a.servers if not s.manual}
     for server in b.servers:
-        old = before.get(server.key)
+        old = before.get(server.endpoint)  # matched by Service and port: a renamed listener keeps its clients
         if old is None or server.manual:
             continue
         for pop, _, _ in pairs:

@@ -39,6 +39,7 @@ class Server:
     dialled_inside: str | None = None  # the name in-cluster clients dial
     dialled_outside: str | None = None  # the name external clients and devices dial
     x509: bool = False  # devices authenticate here with X.509 client certificates
+    endpoint: str = ""  # "<service>:<port>": what clients connect to, whatever the listener is called
 
     @property
     def manual(self) -> bool:
@@ -105,7 +106,8 @@ def cluster_state(cluster: Cluster) -> ClusterState:
                 found.append(Server(key, DEFAULT_LISTENER_LABEL if default else f"listener {key}", port.tls.duration,
                                     external, san_names(port.tls), dialled(listener, port, external=False),
                                     dialled(listener, port, external=True),
-                                    port.authentication == "x509" and cluster.client_auth is not None))
+                                    port.authentication == "x509" and cluster.client_auth is not None,
+                                    f"{listener.service_name}:{port.port}"))
             elif isinstance(port.tls, ManualTls):
                 found.append(Server(key, f"listener {key}", None, external))
             # plain TCP presents no chain
