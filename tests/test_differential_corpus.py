@@ -175,3 +175,27 @@ def test_a_path_length_0_root_refuses_an_intermediate_the_spec_does_not_show(tmp
                 "'ica-a' stands between it and the leaf: OpenSSL-based clients refuse every handshake with "
                 "'path length constraint exceeded' (OpenSSL error 25) (sign leaves with the root directly") in run.err, \
             run.err
+
+
+def test_name_constraints_refuse_aio_default_listener_even_without_in_cluster_names(tmp_path: Path) -> None:
+    case = next(c for c in CASES if c.name == "name constraints vs in-cluster SANs")
+    spec = _build(case, tmp_path)
+    data = yaml.safe_load(spec.read_text())
+    data["spec"]["clusters"][0]["broker"]["listeners"][0]["ports"][0]["tls"]["san"]["inClusterNames"] = False
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    # AIO's default listener's certificate, issued by the same CA, names aio-broker in-cluster
+    default_leaf = LEAF.replace(SANS, "DNS:aio-broker,DNS:aio-broker.azure-iot-operations,"
+                                      "DNS:aio-broker.azure-iot-operations.svc,"
+                                      "DNS:aio-broker.azure-iot-operations.svc.cluster.local")
+    (tmp_path / "aio.ext").write_text(default_leaf + "\n")
+    _run("openssl", "x509", "-req", "-in", "leaf.csr", "-CA", "int.pem", "-CAkey", "int.key", "-set_serial", "0x3f",
+         "-days", "30", "-sha256", "-extfile", "aio.ext", "-out", "aio.pem", cwd=tmp_path)
+    proof = _run("openssl", "verify", "-purpose", "sslserver", "-auth_level", "2", "-CAfile", "root.pem",
+                 "-untrusted", "int.pem", "aio.pem", cwd=tmp_path)
+    assert "error 47 at 0 depth lookup: permitted subtree violation" in proof, proof
+    run = aiogen("validate", spec)
+    assert run.code != 0
+    assert ("spec.clusters[0].pki.intermediate.certificate.file: the name constraints of 'CN=int' refuse names that "
+            "AIO's default listener aio-broker:18883 requests: DNS name 'aio-broker'") in run.err, run.err
+    assert "AIO's default listener always requests the in-cluster names of aio-broker" in run.err
+    assert "listener 'mqtts'" not in run.err

@@ -21,6 +21,12 @@ from aiogen.model.plan import AutomaticTls, ClientAuth, Listener, Signer
 from aiogen.pki import judge
 from aiogen.pki.pem import CertSummary
 from aiogen.resolve.context import Context
+from aiogen.simulate.dialing import (
+    DEFAULT_LISTENER_LABEL,
+    DEFAULT_LISTENER_PORT,
+    DEFAULT_LISTENER_SERVICE,
+    in_cluster_names,
+)
 from aiogen.yamlio.document import PathKey
 
 
@@ -36,7 +42,9 @@ def check_chains(ctx: Context, path: PathKey, signers: tuple[Signer, ...], liste
         certs = [_load(summary.pem) for summary in issuers]
         for listener, port, names in _requested_names(listeners):
             refusals = judge.judge_issuers(certs, "sslserver", names)
-            _report(ctx, path, issuers, refusals, f"listener {listener!r} port {port}", reported)
+            default = (listener, port) == (DEFAULT_LISTENER_SERVICE, DEFAULT_LISTENER_PORT)
+            _report(ctx, path, issuers, refusals, DEFAULT_LISTENER_LABEL if default else
+                    f"listener {listener!r} port {port}", reported)
         _report(ctx, path, issuers, judge.judge_issuers(certs, "sslserver", []), "", reported)
         _cautions(ctx, path, issuers, reported)
     if client_auth is not None:
@@ -69,6 +77,11 @@ def _unseen_intermediate(ctx: Context, path: PathKey, signer: Signer) -> None:
 
 
 def _requested_names(listeners: tuple[Listener, ...]) -> Iterator[tuple[str, int, list[x509.GeneralName]]]:
+    """Every port's SANs, and those of AIO's default listener, which the same issuer signs."""
+    if listeners:
+        shell = Listener(DEFAULT_LISTENER_SERVICE, listeners[0].namespace, "default", DEFAULT_LISTENER_SERVICE,
+                         "ClusterIp", ())
+        yield DEFAULT_LISTENER_SERVICE, DEFAULT_LISTENER_PORT, [x509.DNSName(n) for n in in_cluster_names(shell)]
     for listener in listeners:
         for port in listener.ports:
             if isinstance(port.tls, AutomaticTls):
@@ -97,8 +110,11 @@ def _report(ctx: Context, path: PathKey, issuers: tuple[CertSummary, ...], refus
             holder = next((s for s in issuers if _load(s.pem).subject.rfc4514_string() == first.constraint_by), holder)
         else:
             what = f"{first.subject!r}: {first.detail}"
-        ctx.error(_where(ctx, path, holder), f"{what}: {clients} with {first.openssl!r} (OpenSSL error {code})",
-                  first.hint)
+        hint = first.hint
+        if first.name and concerns == DEFAULT_LISTENER_LABEL:
+            hint = ("AIO's default listener always requests the in-cluster names of aio-broker: reissue the CA "
+                    "with permitted names that include them, or without name constraints")
+        ctx.error(_where(ctx, path, holder), f"{what}: {clients} with {first.openssl!r} (OpenSSL error {code})", hint)
 
 
 def _cautions(ctx: Context, path: PathKey, issuers: tuple[CertSummary, ...], reported: set[tuple[str, ...]]) -> None:
