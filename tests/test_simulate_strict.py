@@ -111,3 +111,16 @@ def test_rollout_check_notes_a_port_no_longer_served(rollover: Path) -> None:
     run = aiogen("rollout", "check", rollover / "00-stable-root-2025.yaml", moved, "--now", "2026-12-01")
     assert ("plant-munich: listener plant-mqtts:8883 (plant-mqtts:8883) is no longer served; clients that connect "
             "there lose the broker, and aiogen does not judge removing a listener port") in run.out + run.err
+
+
+def test_a_client_root_switch_on_the_distribute_day_fails_with_several_specs_as_with_one(tmp_path: Path) -> None:
+    source = ROLLOVER / "client-root"
+    shutil.copytree(source / "pki", tmp_path / "pki")
+    for name in ("02-distribute.yaml", "03-switch.yaml"):
+        shutil.copy(source / name, tmp_path / name)
+    switch = _edit(tmp_path / "03-switch.yaml", "switch: 2026-12-15", "switch: 2026-12-08")
+    alone = aiogen("simulate", switch, "--json")
+    together = aiogen("simulate", tmp_path / "02-distribute.yaml", switch, "--json")
+    assert alone.code == 3 and together.code == 3
+    assert {c["phase"] for c in _failed(alone.out)} <= {
+        str(c["phase"]).removeprefix("spec 2 (03-switch.yaml): ") for c in _failed(together.out)}

@@ -128,6 +128,6 @@ def within_spec(sequences: list[Sequence], index: int, source: str) -> list[Sequ
                                       label=f"spec {index} ({source}): {state.label}") for state in seq.states}
         transitions = tuple(replace(t, before=renamed[id(t.before)], after=renamed[id(t.after)])
                             for t in seq.transitions)
-        out.append(Sequence(f"spec-{index}.{seq.name}", tuple(renamed[id(s)] for s in seq.states), transitions,
-                            seq.clusters))
+        states = tuple(renamed[id(state)] for state in seq.states)
+        out.append(Sequence(f"spec {index} ({source}): {seq.name}", states, transitions, seq.clusters))
     return out
