@@ -7,7 +7,7 @@ can land, across all clusters, evaluating each intermediate state the way the cl
 
 * a trust-manager Bundle resolves its sources against the pinned-roots ConfigMap and the root
   Secrets present in that state; when a source is missing it keeps its last target
-  (reference/cert-manager.md §7.11);
+  (https://cert-manager.io/docs/trust/trust-manager/);
 * the issuer that AIO's trust settings name signs only when its CA Secret exists (a SecretSync,
   a CA Certificate whose own issuer is ready, or a Secret brought in beforehand), and every leaf
   it ever signed on the way stays valid;

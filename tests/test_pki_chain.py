@@ -1,4 +1,4 @@
-"""The port of cert-manager's ParseSingleCertificateChain (reference/cert-manager.md §2.2)."""
+"""The port of cert-manager's ParseSingleCertificateChain (https://cert-manager.io/docs/configuration/ca/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""cert-manager issuance emulation: one test per row of reference/cert-manager.md §2.2, plus openssl.
+"""cert-manager issuance emulation: one test per rule of https://cert-manager.io/docs/configuration/ca/, plus openssl.
 
 Each row builds a CA Secret as a user (or cert-manager) would, issues a leaf through the CA issuer
 emulation, and compares what lands in the leaf Secret's ``tls.crt`` and ``ca.crt``.
@@ -212,7 +212,7 @@ def test_openssl_verify_agrees(row: str, fleet: Fleet, tmp_path: Path) -> None:
     assert result.stdout.strip() == f"{files['leaf']}: OK"
 
     # Trusting ca.crt works when it is the root; when it is the intermediate, OpenSSL clients
-    # need partial-chain validation (DESIGN.md "Testing notes").
+    # need partial-chain validation (docs/simulate.md).
     with_ca = _openssl("verify", "-attime", at, "-CAfile", files["ca"], "-untrusted", files["chain"], files["leaf"])
     ca_is_root = _certs(out.ca_crt) == [fleet.root.certificate]
     assert (with_ca.returncode == 0) is ca_is_root, with_ca.stderr

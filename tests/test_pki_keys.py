@@ -1,4 +1,4 @@
-"""Key specs, key loading and the signer-driven hash choice (reference/cert-manager.md §1.1)."""
+"""Key specs, key loading and the signer-driven hash choice (https://cert-manager.io/docs/usage/certificate/)."""
 
 from __future__ import annotations
 

@@ -101,7 +101,8 @@ def test_ca_without_key_cert_sign(root: Made) -> None:
 
 def test_ca_without_key_usage(root: Made) -> None:
     assert lint(Made("No KU", root, key_cert_sign=None)) == [
-        "chain.pem: No KU: warning: is a CA without a KeyUsage extension (RFC 5280 §4.2.1.3); "
+        "chain.pem: No KU: error: is a CA without a KeyUsage extension (RFC 5280 §4.2.1.3 requires one; "
+        "WebPKI verifiers such as Python cryptography's refuse the chain); "
         "reissue it with the cert sign and crl sign usages"
     ]
 

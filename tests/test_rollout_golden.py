@@ -56,7 +56,7 @@ def test_finishing_a_rotation_changes_no_rendered_byte(name: str) -> None:
 
 
 def test_the_table_of_phases_in_the_golden_diffs() -> None:
-    """What each step changes on plant-berlin, read from the golden trees (DESIGN.md phase table)."""
+    """What each step changes on plant-berlin, read from the golden trees (docs/rollover.md phase table)."""
     def files(stem: str) -> dict[str, str]:
         root = GOLDEN / "root" / stem / "plant-berlin"
         return {str(p.relative_to(root)): p.read_text() for p in root.rglob("*") if p.is_file()}

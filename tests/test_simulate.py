@@ -159,7 +159,7 @@ def test_retiring_while_old_leaves_live_fails() -> None:
 
 def test_a_listener_without_san_fails_for_external_clients_with_a_clear_reason() -> None:
     report = report_of(FIXTURES / "broken-no-san.yaml")
-    by_population = {c.population: c for c in report.checks}
+    by_population = {c.population: c for c in report.checks if c.listener != "aio-broker"}
     assert by_population["external ca-bundle.pem"].result == "FAIL"
     assert by_population["external ca-bundle.pem"].reason.startswith(
         "the certificate has no DNS or IP SAN outside the cluster: external clients have no name to dial")
@@ -182,7 +182,8 @@ def test_cli_table_and_exit_codes() -> None:
     assert ok.code == 0, ok.err
     header = ok.out.splitlines()[0].split()
     assert header == ["CLUSTER", "LISTENER", "POPULATION", "DIALS", "PHASE", "RESULT", "REASON"]
-    assert ok.out.rstrip().endswith("2 checks: 2 passed, 0 failed, 0 skipped")
+    # the spec's listener and AIO's default listener aio-broker:18883, each a real handshake
+    assert ok.out.rstrip().endswith("3 checks: 3 passed, 0 failed, 0 skipped; 3 real handshakes, 0 reused verdicts")
     broken = aiogen("simulate", FIXTURES / "broken-san-missing.yaml", "--failures")
     assert broken.code == 3
     assert len(broken.out.strip().splitlines()) == 4  # header, one failure, blank, summary
@@ -193,7 +194,8 @@ def test_cli_json() -> None:
     run = aiogen("simulate", FIXTURES / "broken-san-missing.yaml", "--json")
     assert run.code == 3
     data = json.loads(run.out)
-    assert data["summary"] == {"checks": 2, "passed": 1, "failed": 1, "skipped": 0, "ok": False}
+    assert data["summary"] == {"checks": 3, "passed": 2, "failed": 1, "skipped": 0, "handshakes": 3,
+                               "reusedVerdicts": 0, "ok": False}
     failed = [c for c in data["checks"] if c["result"] == "FAIL"]
     assert failed[0]["handshake"]["client"].startswith("certificate verify failed: Hostname mismatch")
 
@@ -213,7 +215,7 @@ def test_export_writes_plain_pem_with_private_keys_only_in_0600_key_files(tmp_pa
     run = aiogen("simulate", FIXTURES / "rollover-client-root.yaml", "--export", out)
     assert run.code == 0, run.err
     manifest = json.loads((out / "manifest.json").read_text())
-    assert len(manifest["checks"]) == 21
+    assert len(manifest["checks"]) == 31  # 21 on the spec's listener, 10 on AIO's default listener
     for path in out.rglob("*"):
         if path.is_dir():
             continue
@@ -292,6 +294,6 @@ spec:
     started = time.monotonic()
     report, _ = simulate_specs([spec])
     elapsed = time.monotonic() - started
-    assert len(report.checks) == 200 and report.ok
+    assert len(report.checks) == 300 and report.ok  # 2 per plant-mqtts port, 1 on AIO's default listener
     assert elapsed < 30 * max(1, 2 / (os.cpu_count() or 2))
-    assert format_table(report).count("\n") == 203
+    assert format_table(report).count("\n") == 303

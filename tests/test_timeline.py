@@ -36,12 +36,18 @@ def test_managed_certificates_renew_on_schedule() -> None:
 def test_brought_in_intermediate_expiring_is_flagged_with_the_leaf_that_outlives_it() -> None:
     result = build(EXAMPLES / "fleet.yaml")
     errors = [f for f in result.flags if f.severity == "error"]
-    assert [(f.at.date().isoformat(), f.cluster) for f in errors] == [("2030-05-10", "plant-berlin"),
+    assert [(f.at.date().isoformat(), f.cluster) for f in errors] == [("2030-03-11", "plant-berlin"),
+                                                                      ("2030-05-10", "plant-berlin"),
                                                                       ("2030-06-01", "plant-berlin")]
+    # AIO's default listener: the same issuer signs its 90-day leaves, so they outlive the intermediate first
+    assert errors.pop(0).message == (
+        "leaf aio-broker:18883 issued 2030-03-11 expires 2030-06-09, after the intermediate berlin-ica-2025 that "
+        "signs it (2030-06-01): the chain breaks 2030-06-01 (cert-manager does not clip notAfter: "
+        "https://github.com/cert-manager/cert-manager/issues/5864)")
     assert errors[0].message == (
         "leaf plant-mqtts:8883 issued 2030-05-10 expires 2030-06-09, after the intermediate berlin-ica-2025 that "
-        "signs it (2030-06-01): the chain breaks 2030-06-01 (cert-manager does not clip notAfter, "
-        "reference/cert-manager.md §7.7)")
+        "signs it (2030-06-01): the chain breaks 2030-06-01 (cert-manager does not clip notAfter: "
+        "https://github.com/cert-manager/cert-manager/issues/5864)")
     assert errors[1].message == ("intermediate berlin-ica-2025 expires 2030-06-01 and cert-manager does not renew "
                                  "brought-in material: rotate it before then")
     unknown = {f.subject for f in result.flags if f.severity == "warning"}
@@ -69,7 +75,7 @@ spec:
               - {port: 8883, authentication: serviceAccountToken, tls: {san: {dns: [mqtt.example]}}}
 """)
     result = build(spec, years=2)
-    messages = [f.message for f in result.flags]
+    messages = [f.message for f in result.flags if not f.message.startswith("leaf aio-broker:18883 ")]
     assert messages[0].startswith("leaf lab-mqtts:8883 issued 2027-09-03 expires 2027-10-03, after the root "
                                   "short-root that signs it (2027-09-28)")
     assert messages[1] == ("root short-root expires 2027-09-28 and cert-manager does not renew brought-in material: "
@@ -84,7 +90,7 @@ def test_rotation_dwell_too_short_is_flagged() -> None:
     early = build(FIXTURES / "broken-retire-too-early.yaml")
     [flag] = [f for f in early.flags if f.subject == "rotation root-b"]
     assert flag.message == ("rotation root-b: retire began 2026-01-25, but leaves signed under lab-1-root-a until the "
-                            "switch day (2026-01-20) stay valid until 2026-02-20")
+                            "switch day (2026-01-20) stay valid until 2026-04-21")  # AIO's default listener: 90-day leaves
 
 
 def test_rotation_schedule_lists_recorded_and_earliest_dates() -> None:
@@ -121,6 +127,6 @@ def test_cli_formats_and_check() -> None:
     data = json.loads(aiogen("timeline", EXAMPLES / "lab.yaml", "--now", "2026-11-27", "--format", "json",
                              "--years", "1").out)
     assert data["end"] == "2027-11-27T00:00:00+00:00"
-    assert [c["name"] for c in data["classes"]] == ["lab-1-root", "lab-mqtts:8883"]
+    assert [c["name"] for c in data["classes"]] == ["lab-1-root", "lab-mqtts:8883", "aio-broker:18883"]
     bad = aiogen("timeline", EXAMPLES / "lab.yaml", "--years", "0")
     assert bad.code == 2 and "between 1 and 50" in bad.err

@@ -4,7 +4,7 @@ Modelled on trustme: ``CertificateAuthority.root(...)``, ``ca.child_ca(...)``,
 ``ca.issue_leaf(...)``; PEM out through properties, private keys only through methods whose names
 say so. Unlike trustme, every date is passed in (no clock is read here), so tests and the
 simulation are deterministic, and a child can never be valid outside its issuer: cert-manager
-lets that happen (reference/cert-manager.md §7.7, issue #5864), this API refuses it. To reproduce
+lets that happen (https://github.com/cert-manager/cert-manager/issues/5864), this API refuses it. To reproduce
 cert-manager's behaviour exactly, use `aiogen.pki.issuance`.
 """
 
@@ -69,8 +69,9 @@ def check_within_issuer(
 class IssuedCertificate:
     """A leaf and its private key, with the chain cert-manager would serve for it.
 
-    ``chain`` is the leaf then every intermediate, never a self-signed root (reference/
-    cert-manager.md §2.2): the client must already hold the root, and sending it proves nothing.
+    ``chain`` is the leaf then every intermediate, never a self-signed root
+    (https://cert-manager.io/docs/configuration/ca/): the client must already hold the root, and
+    sending it proves nothing.
     """
 
     __slots__ = ("ca_certificate", "certificate", "chain", "private_key")
@@ -258,7 +259,7 @@ class CertificateAuthority:
         )
         cert = templates.sign(template, issuer=self.certificate, signer_key=self._private_key)
         # served chain: leaf + intermediates; a self-signed root is never included (RFC 5246 §7.4.2,
-        # reference/cert-manager.md §2.2), also when the root itself issued the leaf
+        # https://cert-manager.io/docs/configuration/ca/), also when the root itself issued the leaf
         served = tuple(c for c in self.chain if not is_self_signed(c))
         return IssuedCertificate(cert, private_key, (cert, *served), self.root_certificate)
 
@@ -336,7 +337,7 @@ class CertificateAuthority:
         """The Secret cert-manager writes for this CA as an ``isCA`` Certificate.
 
         ``tls.crt`` = this CA and its intermediates (no root), ``ca.crt`` = the root: for a root,
-        both hold the root itself (the SelfSigned issuer's output, reference/cert-manager.md §2.1).
+        both hold the root itself (the SelfSigned issuer's output, https://cert-manager.io/docs/configuration/selfsigned/).
         """
         return TLSSecret(tls_crt=self.chain_pem, tls_key=self.private_key_pem(), ca_crt=self.root_pem)
 

@@ -6,12 +6,12 @@ certificate-signing key), optional NameConstraints (critical, RFC 5280 §4.2.1.1
 
 Leaves: BasicConstraints ``CA:FALSE`` (critical; cert-manager's template always sets it),
 KeyUsage digitalSignature (+ keyEncipherment on request), and an **explicit** ExtendedKeyUsage:
-cert-manager's default usages carry no EKU at all (reference/cert-manager.md §1.1), so aiogen
+cert-manager's default usages carry no EKU at all (https://cert-manager.io/docs/usage/certificate/), so aiogen
 never relies on them. SubjectAltName is critical when the subject is empty (RFC 5280 §4.2.1.6).
 
 Every certificate gets a SubjectKeyIdentifier; every certificate that is not self-signed gets an
 AuthorityKeyIdentifier matching its issuer's SKI, so path builders can tell generations of a
-re-keyed CA apart (reference/cert-manager.md §7.4, issue #9076).
+re-keyed CA apart (cert-manager issue https://github.com/cert-manager/cert-manager/issues/9076).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from aiogen.pki.keys import PrivateKey, PublicKey, same_public_key, signature_ha
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-# cert-manager spellings (reference/cert-manager.md §1.1 ``usages``) that a leaf may carry.
+# cert-manager spellings (https://cert-manager.io/docs/usage/certificate/, ``usages``) that a leaf may carry.
 EXTENDED_KEY_USAGES: dict[str, x509.ObjectIdentifier] = {
     "server auth": ExtendedKeyUsageOID.SERVER_AUTH,
     "client auth": ExtendedKeyUsageOID.CLIENT_AUTH,

@@ -1,7 +1,7 @@
 """Is this a single unbroken chain, and what would cert-manager put in ``tls.crt`` and ``ca.crt``?
 
 A port of cert-manager's ``ParseSingleCertificateChain`` (``pkg/util/pki/parse_certificate_chain.go``,
-reference/cert-manager.md §2.2): dedupe by DER, glue single-certificate chains together while some
+https://cert-manager.io/docs/configuration/ca/): dedupe by DER, glue single-certificate chains together while some
 chain's top is signed by another chain's bottom, and fail with "certificate chain is malformed or
 broken" if more than one chain is left. The result:
 

@@ -1,6 +1,6 @@
 """What does cert-manager write into a Certificate's Secret? An emulation of its CA and SelfSigned issuers.
 
-CA issuer (reference/cert-manager.md §2.2, ``pkg/controller/certificaterequests/ca/ca.go`` →
+CA issuer (https://cert-manager.io/docs/configuration/ca/, ``pkg/controller/certificaterequests/ca/ca.go`` →
 ``pki.SignCSRTemplate``):
 
 1. ``caCerts = tls.crt + [first certificate of ca.crt]``; ``caCerts[0]`` must be a CA, or the

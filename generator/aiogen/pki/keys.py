@@ -1,11 +1,12 @@
 """Which keys may a certificate have, and which hash signs with them?
 
 Only the key types AIO and cert-manager both handle well are offered: EC P-256/P-384 and RSA
-2048/3072/4096 (reference/aio.md §2 lists the BrokerListener spellings ``Ec256``, ``Rsa2048``...).
+2048/3072/4096 (the BrokerListener spellings ``Ec256``, ``Rsa2048``...:
+https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/howto-configure-tls-auto).
 Weaker choices are not refused at use: they simply do not exist here.
 
 The hash that signs a certificate follows the *signer's* key, exactly as cert-manager's CA and
-SelfSigned signers choose it (``signatureAlgorithmFromPublicKey``, reference/cert-manager.md §1.1):
+SelfSigned signers choose it (``signatureAlgorithmFromPublicKey``, https://cert-manager.io/docs/usage/certificate/):
 RSA ≥4096 → SHA-512, ≥3072 → SHA-384, else SHA-256; P-384 → SHA-384; P-256 → SHA-256.
 """
 
@@ -96,7 +97,7 @@ def generate_private_key(spec: KeySpec = KeySpec.Ec256) -> PrivateKey:
 
 
 def signature_hash(signer: PrivateKey | PublicKey) -> SignatureHash:
-    """The hash cert-manager signs with, chosen from the signer's key (reference/cert-manager.md §1.1)."""
+    """The hash cert-manager signs with, chosen from the signer's key (https://cert-manager.io/docs/usage/certificate/)."""
     if isinstance(signer, rsa.RSAPrivateKey | rsa.RSAPublicKey):
         if signer.key_size >= 4096:
             return hashes.SHA512()

@@ -1,11 +1,11 @@
 """In which forms can a CA keypair be imported into Azure Key Vault?
 
 Two, both carrying the key and the chain *without* the root (the chain a cert-manager CA Secret's
-``tls.crt`` wants, reference/cert-manager.md §3.2):
+``tls.crt`` wants, https://cert-manager.io/docs/configuration/ca/):
 
 * a PEM file, key first then the certificates (cert-manager's ``tls-combined.pem`` order), for
   ``az keyvault certificate import`` or as a Key Vault *secret* with content type
-  ``application/x-pem-file`` (reference/aio.md §6);
+  ``application/x-pem-file`` (https://learn.microsoft.com/azure/key-vault/certificates/about-certificates);
 * a PKCS#12 (PFX) file for ``az keyvault certificate import``. With a password it uses
   PBE-SHA1-3DES and a SHA-1 MAC, the form every importer reads: Key Vault has refused AES-256
   PFX files (https://github.com/MicrosoftDocs/azure-docs/issues/39861). Without a password, the

@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from aiogen.pki import judge
 from aiogen.pki.pem import parse_certificates, signed_by, summarize
 
 _E = TypeVar("_E", bound=x509.ExtensionType)
@@ -190,7 +191,60 @@ class _FileLint:
             self._check_nesting(c)
             self._check_family(c)
             self._check_validity(c)
+        self._judge()
         return self.findings
+
+    # -- what OpenSSL refuses (aiogen.pki.judge) -----------------------------------------------
+
+    def _judge(self) -> None:
+        """Weak keys and digests, purposes, name constraints, critical extensions, as OpenSSL 3 judges them."""
+        if self.kind == "bundle":
+            for c in self.unique:
+                self._judge_ca_path([c])
+            return
+        path = self._path()
+        if self.kind == "served":
+            leaf_eku = path[0].eku
+            purpose: judge.Purpose = "sslclient" if leaf_eku is not None and \
+                ExtendedKeyUsageOID.SERVER_AUTH not in leaf_eku and ExtendedKeyUsageOID.CLIENT_AUTH in leaf_eku \
+                else "sslserver"
+            self._add_refusals(path, judge.judge_chain([c.cert for c in path], purpose), "served")
+        else:
+            self._judge_ca_path(path)
+
+    def _judge_ca_path(self, path: list[_Cert]) -> None:
+        """A CA chain signs leaves of a purpose the file does not say: an extendedKeyUsage that
+        rules out both TLS purposes is an error, one that rules out servers only a warning."""
+        certs = [c.cert for c in path]
+        server = judge.judge_issuers(certs, "sslserver", [])
+        client = {(r.code, r.depth) for r in judge.judge_issuers(certs, "sslclient", [])}
+        kept = [r for r in server if r.code != 26 or (r.code, r.depth) in client]
+        limited = [r for r in server if r.code == 26 and (r.code, r.depth) not in client]
+        self._add_refusals([path[0], *path], kept, "ca")
+        for refusal in limited:
+            self.add(path[refusal.depth - 1], "warning",
+                     f"{refusal.detail}: server certificates under it fail with {refusal.openssl!r}",
+                     "fine for a CA of client certificates only; " + refusal.hint)
+
+    def _path(self) -> list[_Cert]:
+        path: list[_Cert] = []
+        node: _Cert | None = self.unique[0]
+        while node is not None and node not in path:
+            path.append(node)
+            node = self.parent.get(node.index)
+        return path
+
+    def _add_refusals(self, by_depth: Sequence[_Cert], refusals: list[judge.Refusal], kind: str) -> None:
+        """Report the refusals the structural checks above do not already cover."""
+        covered = {9, 10, 25, 26, 32, 79}
+        for refusal in refusals:
+            if refusal.code in covered and not (refusal.code == 26 and "extendedKeyUsage" in refusal.detail):
+                continue
+            if kind == "served" and refusal.code == 26 and refusal.depth == 0:
+                continue  # _check_leaf says it in its own words
+            c = by_depth[refusal.depth] if refusal.depth < len(by_depth) else by_depth[-1]
+            self.add(c, "error", f"{refusal.detail}; OpenSSL refuses the chain with {refusal.openssl!r} "
+                     f"(error {refusal.code})", refusal.hint)
 
     # -- structure -----------------------------------------------------------------------------
 
@@ -282,8 +336,9 @@ class _FileLint:
         if c.key_usage is None:
             self.add(
                 c,
-                "warning",
-                "is a CA without a KeyUsage extension (RFC 5280 §4.2.1.3)",
+                "error",
+                "is a CA without a KeyUsage extension (RFC 5280 §4.2.1.3 requires one; "
+                "WebPKI verifiers such as Python cryptography's refuse the chain)",
                 "reissue it with the cert sign and crl sign usages",
             )
         elif not c.key_usage.key_cert_sign:

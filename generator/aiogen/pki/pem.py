@@ -3,7 +3,7 @@
 Input PEMs (roots, intermediates, client roots) are checked here once: only ``CERTIFICATE``
 blocks, no private keys (refused without echoing the key, whether armoured as a key or hidden under
 a CERTIFICATE label), no garbage, bounded size and block count, linear time. trust-manager
-rejects a source holding any other block type or PEM headers (reference/cert-manager.md §6.2), so
+rejects a source holding any other block type or PEM headers (https://cert-manager.io/docs/trust/trust-manager/), so
 aiogen rejects it before it reaches a cluster.
 """
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 MAX_PEM_BYTES = 1024 * 1024  # trust-manager's inLine limit is 1 MiB; no CA file is larger
-MAX_CERTS = 10  # cert-manager's maxCertsInChain (reference/cert-manager.md §2.2)
+MAX_CERTS = 10  # cert-manager's maxCertsInChain (https://cert-manager.io/docs/configuration/ca/)
 
 # Any armour whose label names a private key: PRIVATE KEY, RSA/EC/ENCRYPTED/OPENSSH PRIVATE KEY,
 # PGP PRIVATE KEY BLOCK. Searched before anything else so that no later message can quote one.
@@ -254,9 +254,32 @@ def signed_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
         return False
     try:
         child.verify_directly_issued_by(parent)
-    except (ValueError, TypeError):
+    except ValueError:  # "Unsupported signature algorithm": SHA-1/MD5, which cryptography will not verify
+        return _legacy_signature_verifies(child, parent)
+    except TypeError:
         return False
     except Exception:  # InvalidSignature and friends
+        return False
+    return True
+
+
+def _legacy_signature_verifies(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Verify a SHA-1 or MD5 signature with the raw key API, so that a weakly signed link is
+    judged weak (aiogen.pki.judge) rather than mistaken for a broken one."""
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    digest = child.signature_hash_algorithm
+    key = parent.public_key()
+    if digest is None or digest.name not in ("sha1", "md5"):
+        return False
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(child.signature, child.tbs_certificate_bytes, ec.ECDSA(digest))
+        else:
+            return False
+    except Exception:  # InvalidSignature, UnsupportedAlgorithm
         return False
     return True
 

@@ -1,8 +1,8 @@
 """What is in a ``kubernetes.io/tls`` Secret that cert-manager reads or writes?
 
 ``tls.crt`` (a PEM chain, signer first), ``tls.key`` (the first certificate's private key) and
-an optional ``ca.crt`` (reference/cert-manager.md §1.1 "Secret contents written", §2.2 "Required
-contents of the CA Secret"). The same shape is both the input of a CA issuer and the output of
+an optional ``ca.crt`` (https://cert-manager.io/docs/usage/certificate/ and
+https://cert-manager.io/docs/configuration/ca/). The same shape is both the input of a CA issuer and the output of
 every issuance, so one type serves both.
 """
 

@@ -1,8 +1,8 @@
 """Is this rollover step safe, and when may the next one be taken?
 
-A rotation moves clusters from an old CA chain to a new one in four phases (DESIGN.md "Rollover:
-phases and the safety invariant"); `plan.py` resolves which chain signs and which roots each
-trust set holds in each phase. This module reads two resolved Plans, never rendered YAML:
+A rotation moves clusters from an old CA chain to a new one in four phases (docs/rollover.md);
+the resolver decides which chain signs and which roots each trust set holds in each phase. This
+module reads two resolved Plans, never rendered YAML:
 
 * `check(deployed, proposed, now)` proves, for every server S and every client population C that
   talks to it, that the change is safe whatever order its resources land in:
@@ -12,11 +12,12 @@ trust set holds in each phase. This module reads two resolved Plans, never rende
   Each trust set is one object (a trust-manager Bundle target fed by the pinned-roots ConfigMap,
   the broker's client-CA ConfigMap, `ca-bundle.pem`), so while the change lands C holds its old
   or its new set, never a third one: a Bundle whose source is missing fails to sync and keeps its
-  last target (reference/cert-manager.md §7.11), and the pinned-roots keys are named by root. The
-  issuer may sign with the old or the new chain in any of those states, and a leaf it signs stays
-  valid for its whole lifetime: cert-manager does not reissue leaves when a CA Secret changes
-  (§5, §7.4). So S may present the old signer's root, the new signer's root and the root of any
-  leaf still valid from before an earlier switch.
+  last target (https://cert-manager.io/docs/trust/trust-manager/), and the pinned-roots keys are
+  named by root. The issuer may sign with the old or the new chain in any of those states, and a
+  leaf it signs stays valid for its whole lifetime: cert-manager does not reissue leaves when a CA
+  Secret changes (https://cert-manager.io/docs/usage/certificate/#renewal). So S may present the
+  old signer's root, the new signer's root and the root of any leaf still valid from before an
+  earlier switch.
 * `remaining_steps(plan, rotation)` gives the phases a rotation has left and the earliest moment
   each may be taken: `minDwell` after prepare and distribute began, and for retire the longest
   leaf lifetime under the old chain after the switch day.
@@ -33,7 +34,7 @@ under the old chain may carry that whole day: the switch day counts until its en
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiogen.model.durations import describe
@@ -43,6 +44,7 @@ from aiogen.rollout.days import end_of_day, first_day_at_or_after
 from aiogen.rollout.report import Break, Hold, Presented, Reason, RolloutReport, join_list
 from aiogen.rollout.schedule import dwell_over, retire_wait
 from aiogen.rollout.state import DEVICES_KEY, ClusterState, EarlierLeaves, Population, Server, cluster_state
+from aiogen.simulate.dialing import name_matches
 
 _PREPARE_DWELL_WHY = "so the new CA material is synced into every cluster and checked before anyone trusts it"
 _DISTRIBUTE_DWELL_WHY = ("so every client has picked up the new trust (trust-manager sync, kubelet ConfigMap "
@@ -141,8 +143,46 @@ def _check_cluster(a: ClusterState, b: ClusterState, now: datetime) -> _ClusterR
             if server.key in presented_by_server and (server.external or not pop.external):
                 breaks += _judge(name, b, pop, server.key, server.label, presented_by_server[server.key], before,
                                  after, devices=False)
+    breaks += _renamed(a, b, pairs)
+    served = {s.endpoint for s in b.servers}
+    for server in a.servers:
+        if server.endpoint and server.endpoint not in served:
+            notes.append(f"{name}: {server.label} ({server.endpoint}) is no longer served; clients that connect "
+                         "there lose the broker, and aiogen does not judge removing a listener port")
     summary = _summary(a, b, pairs, presented_by_server, device_presented, servers, now, broken=bool(breaks))
     return _ClusterResult(breaks, holds, notes, summary)
+
+
+def _renamed(a: ClusterState, b: ClusterState, pairs: list[tuple[Population, frozenset[str], frozenset[str]]]
+             ) -> list[Break]:
+    """A name a population dials today that the proposed certificate of that server lacks.
+
+    Clients keep dialling the name they were configured with while the change lands; a new
+    certificate without it fails their hostname check whatever roots they trust.
+    """
+    out: list[Break] = []
+    before = {s.endpoint: s for s in a.servers if not s.manual}
+    for server in b.servers:
+        old = before.get(server.endpoint)  # matched by Service and port: a renamed listener keeps its clients
+        if old is None or server.manual:
+            continue
+        for pop, _, _ in pairs:
+            if pop.devices:
+                name = old.dialled_outside if old.x509 and server.x509 else None
+            elif server.external or not pop.external:
+                name = old.dialled_outside if pop.external else old.dialled_inside
+            else:
+                continue
+            if name is None or name_matches(name, server.names):
+                continue
+            who = "devices presenting client certificates" if pop.devices else pop.label
+            out.append(Break(
+                b.name, server.key, pop.key, f"name {name}", f"{b.name}: {who}", server.label, "after this change",
+                f"they dial {name}, which the proposed certificate does not name (it names "
+                f"{join_names(server.names)})",
+                f"keep {name} in the listener's san (san.dns, san.ip or inClusterNames) until every client that "
+                "dials it has moved to a name the new certificate holds"))
+    return out
 
 
 def _summary(a: ClusterState, b: ClusterState, pairs: list[tuple[Population, frozenset[str], frozenset[str]]],
@@ -219,7 +259,7 @@ def _merge_servers(a: Iterable[Server], b: Iterable[Server]) -> list[Server]:
             continue
         lifetime = None if known.manual or server.manual else max(known.lifetime or timedelta(0),
                                                                   server.lifetime or timedelta(0))
-        merged[server.key] = Server(server.key, server.label, lifetime, known.external or server.external)
+        merged[server.key] = replace(server, lifetime=lifetime, external=known.external or server.external)
     return list(merged.values())
 
 

@@ -145,9 +145,9 @@ def longest_old_leaf(baseline: Plan, rotation: RotationState) -> timedelta:
     """How long a leaf issued under the old signer just before ``switch`` stays valid."""
     if rotation.kind == "clientRoot":
         return rotation.from_max_leaf_lifetime or DEFAULT_DEVICE_LIFETIME
-    leaves = [baseline.cluster(name).longest_leaf for name in rotation.clusters
-              if any(c.name == name for c in baseline.clusters)]
-    return max(leaves, default=timedelta(0))
+    leaves = [server.lifetime for name in rotation.clusters if any(c.name == name for c in baseline.clusters)
+              for server in cluster_state(baseline.cluster(name)).servers if server.lifetime is not None]
+    return max(leaves, default=timedelta(0))  # AIO's default listener (90-day leaves) included
 
 
 def _whole_days(value: timedelta) -> timedelta:

@@ -12,17 +12,19 @@ from datetime import date, datetime, timedelta
 
 from aiogen.model.plan import AutomaticTls, Cluster, ManualTls, RotationState, TrustSettings
 from aiogen.rollout.days import end_of_day
+from aiogen.simulate.dialing import (
+    DEFAULT_LISTENER_KEY,
+    DEFAULT_LISTENER_LABEL,
+    DEFAULT_LISTENER_LIFETIME,
+    dialled,
+    san_names,
+    servers,
+)
 
-# AIO's default listener (aio-broker:18883) is signed by the issuer that the trust settings name,
-# but aiogen does not render it, so its certificate lifetime is AIO's choice. The sources disagree
-# (720h in the preview docs, 90 days in the v1 docs: reference/aio.md §2.2); take the longer.
-DEFAULT_LISTENER_KEY = "aio-broker:18883"
-DEFAULT_LISTENER_LABEL = "AIO's default listener aio-broker:18883"
-DEFAULT_LISTENER_LIFETIME = timedelta(days=90)
+__all__ = ["DEFAULT_LISTENER_KEY", "DEFAULT_LISTENER_LABEL", "DEFAULT_LISTENER_LIFETIME", "DEVICES_KEY",
+           "ClusterState", "EarlierLeaves", "Population", "Server", "cluster_state"]
 
 DEVICES_KEY = "devices"
-
-
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,11 @@ class Server:
     label: str  # "listener plant-mqtts:8883"
     lifetime: timedelta | None  # longest leaf it may hold; None for Manual TLS (aiogen cannot see it)
     external: bool  # reachable from outside the cluster (LoadBalancer, NodePort)
+    names: tuple[str, ...] = ()  # DNS and IP SANs its certificate requests (Automatic TLS)
+    dialled_inside: str | None = None  # the name in-cluster clients dial
+    dialled_outside: str | None = None  # the name external clients and devices dial
+    x509: bool = False  # devices authenticate here with X.509 client certificates
+    endpoint: str = ""  # "<service>:<port>": what clients connect to, whatever the listener is called
 
     @property
     def manual(self) -> bool:
@@ -89,15 +96,20 @@ class ClusterState:
 
 
 def cluster_state(cluster: Cluster) -> ClusterState:
-    servers = [Server(DEFAULT_LISTENER_KEY, DEFAULT_LISTENER_LABEL, DEFAULT_LISTENER_LIFETIME, external=False)]
-    for listener in cluster.listeners:
+    found: list[Server] = []
+    for listener in servers(cluster):
         external = listener.service_type in ("LoadBalancer", "NodePort")
         for port in listener.ports:
             key = f"{listener.name}:{port.port}"
             if isinstance(port.tls, AutomaticTls):
-                servers.append(Server(key, f"listener {key}", port.tls.duration, external))
+                default = key == DEFAULT_LISTENER_KEY
+                found.append(Server(key, DEFAULT_LISTENER_LABEL if default else f"listener {key}", port.tls.duration,
+                                    external, san_names(port.tls), dialled(listener, port, external=False),
+                                    dialled(listener, port, external=True),
+                                    port.authentication == "x509" and cluster.client_auth is not None,
+                                    f"{listener.service_name}:{port.port}"))
             elif isinstance(port.tls, ManualTls):
-                servers.append(Server(key, f"listener {key}", None, external))
+                found.append(Server(key, f"listener {key}", None, external))
             # plain TCP presents no chain
     roots = frozenset(r.name for r in cluster.server_roots)
     populations = [
@@ -122,7 +134,7 @@ def cluster_state(cluster: Cluster) -> ClusterState:
     device_roots, device_earlier = _devices(cluster)
     return ClusterState(
         cluster.name, cluster.trust_settings, cluster.signer.root.name, cluster.signer.generation, tuple(earlier),
-        tuple(servers), tuple(populations), device_roots, device_earlier, cluster.rotations,
+        (*found[-1:], *found[:-1]), tuple(populations), device_roots, device_earlier, cluster.rotations,
     )
 
 

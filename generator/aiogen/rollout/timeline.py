@@ -2,9 +2,10 @@
 
 From the Plan's durations alone (no keys): a CA or leaf that cert-manager manages is issued at
 the start of the horizon and renewed ``renewBefore`` ahead of its expiry, again and again (the
-renewal time of ``pkg/util/pki/renewaltime.go``, reference/cert-manager.md §1.1); a CA brought in
-by its certificate (a pinned root, an intermediate from Key Vault or a Secret) has the dates its
-certificate says and is never renewed by cert-manager (§2.2 "no automatic rotation").
+renewal time of ``pkg/util/pki/renewaltime.go``, https://cert-manager.io/docs/usage/certificate/);
+a CA brought in by its certificate (a pinned root, an intermediate from Key Vault or a Secret) has
+the dates its certificate says and is never renewed by cert-manager
+(https://cert-manager.io/docs/configuration/ca/).
 
 Flags:
 
@@ -29,6 +30,7 @@ from typing import Any, Literal
 from aiogen.model.phases import PHASES
 from aiogen.model.plan import AutomaticTls, Cluster, InClusterCA, Plan, RotationState, Signer
 from aiogen.rollout.schedule import longest_old_leaf, phase_dates
+from aiogen.simulate.dialing import servers
 
 MAX_GENERATIONS = 500  # per class; a 1h leaf over 5 years would otherwise be 40,000 rows of nothing new
 Severity = Literal["error", "warning"]
@@ -148,7 +150,7 @@ def _cluster_classes(cluster: Cluster, start: datetime, end: datetime) -> Iterat
         if signer is not cluster.signer:
             continue
         issuer = f"{signer.role} {signer.generation if signer.role == 'intermediate' else signer.root.name}"
-        for listener in cluster.listeners:
+        for listener in servers(cluster):  # AIO's default listener too: the same issuer signs its 90-day leaves
             for port in listener.ports:
                 if isinstance(port.tls, AutomaticTls):
                     generations, truncated = _periodic(start, end, port.tls.duration, port.tls.renew_before)
@@ -194,8 +196,8 @@ def _outlive_flags(cluster: str, classes: list[CertificateClass], start: datetim
                 yield Flag(cluster, generation.issued, child.label,
                            f"{child.label} issued {_day(generation.issued)} expires {_day(generation.expires)}, after "
                            f"the {parent.label} that signs it ({_day(issuer.expires)}): the chain breaks "
-                           f"{_day(issuer.expires)} (cert-manager does not clip notAfter, reference/cert-manager.md "
-                           "§7.7)")
+                           f"{_day(issuer.expires)} (cert-manager does not clip notAfter: "
+                           "https://github.com/cert-manager/cert-manager/issues/5864)")
                 break
 
 

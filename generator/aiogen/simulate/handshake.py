@@ -5,8 +5,8 @@ Two independent answers, which must agree:
 * **RFC 5280 path validation** with `cryptography.x509.verification`, modelling the clients users
   run. MQTT clients are OpenSSL-based (mosquitto, paho-mqtt through Python's ``ssl``), and OpenSSL
   without ``X509_V_FLAG_PARTIAL_CHAIN`` accepts only a **self-signed root** as a trust anchor: an
-  intermediate in the trust bundle helps build the path but does not end it (DESIGN.md "Testing
-  notes"). So only the self-signed certificates of a bundle go into the verifier's store; the
+  intermediate in the trust bundle helps build the path but does not end it (docs/simulate.md,
+  "The model"). So only the self-signed certificates of a bundle go into the verifier's store; the
   others are offered as untrusted intermediates. Device certificates are validated as OpenSSL
   does too: no SubjectAltName is required of a client certificate.
 * **A real TLS handshake** on 127.0.0.1 with Python's ``ssl``: the server presents the chain

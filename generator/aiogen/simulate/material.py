@@ -13,7 +13,7 @@ Built from a Plan with real keys, never from real key material:
   long as the root;
 * every listener certificate is issued from its CA Secret by the emulation of cert-manager's CA
   issuer (`aiogen.pki.issuance`): ``tls.crt`` = leaf + intermediates, never the root
-  (reference/cert-manager.md §2.2).
+  (https://cert-manager.io/docs/configuration/ca/).
 
 A stand-in whose real validity has not begun yet keeps its lifetime but is moved to start a day
 before the simulation clock, so that a handshake can run today; dates are the timeline's subject
@@ -41,6 +41,7 @@ from aiogen.pki.keys import KeySpec, PrivateKey
 from aiogen.pki.pem import CertSummary
 from aiogen.pki.tls_secret import TLSSecret
 from aiogen.rollout.schedule import DEFAULT_DEVICE_LIFETIME
+from aiogen.simulate import stand_in
 
 # Key algorithms the spec allows but aiogen.pki does not generate; the simulation uses the
 # nearest one of the same family and says so.
@@ -149,7 +150,7 @@ class ThrowawayPki:
                               f"client root {root.name}")
 
     def ca_secret(self, cluster: Cluster, signer: Signer) -> TLSSecret:
-        """The CA issuer's Secret for ``signer`` (reference/cert-manager.md §2.2 "Required contents")."""
+        """The CA issuer's Secret for ``signer`` (https://cert-manager.io/docs/configuration/ca/)."""
         key = ("signer", cluster.name, signer.generation)
         if key in self._secrets:
             return self._secrets[key]
@@ -217,17 +218,38 @@ class ThrowawayPki:
                 not_after = min(not_after, parent.certificate.not_valid_after_utc)
             self._note("certificates not valid yet, stood in with the same lifetime starting yesterday so that a "
                        "handshake can run today", f"{label} (from {real.not_before.date().isoformat()})")
-        private_key = self.key_spec(real.key_algorithm, label).generate()
-        template = templates.CertificateTemplate(
-            subject=subject, public_key=private_key.public_key(), not_before=templates.utc(not_before),
-            not_after=templates.utc(not_after), is_ca=True, path_length=real.path_length,
-        )
-        signer_key = private_key if parent is None else parent.private_key
-        cert = templates.sign(template, issuer=None if parent is None else parent.certificate, signer_key=signer_key)
+        if real.pem:
+            cert, private_key = self._faithful(real, parent, label, templates.utc(not_before),
+                                               templates.utc(not_after))
+        else:
+            private_key = self.key_spec(real.key_algorithm, label).generate()
+            template = templates.CertificateTemplate(
+                subject=subject, public_key=private_key.public_key(), not_before=templates.utc(not_before),
+                not_after=templates.utc(not_after), is_ca=True, path_length=real.path_length,
+            )
+            signer_key = private_key if parent is None else parent.private_key
+            cert = templates.sign(template, issuer=None if parent is None else parent.certificate,
+                                  signer_key=signer_key)
         parents = () if parent is None else (parent.certificate, *parent.parents)
         ca = self._remember(CertificateAuthority(cert, private_key, parents), label)
         self._cas[key] = ca
         return ca
+
+    def _faithful(self, real: CertSummary, parent: CertificateAuthority | None, label: str, not_before: datetime,
+                  not_after: datetime) -> tuple[x509.Certificate, PrivateKey]:
+        """A stand-in keeping every property path validation reads (`aiogen.simulate.stand_in`)."""
+        original = x509.load_pem_x509_certificate(real.pem.encode("ascii"))
+        try:
+            private_key = stand_in.stand_in_key(original)
+            cert = stand_in.stand_in_certificate(
+                original, private_key, issuer=None if parent is None else parent.certificate,
+                issuer_key=private_key if parent is None else parent.private_key,
+                not_before=not_before, not_after=not_after)
+        except stand_in.CannotStandIn as error:
+            self._note("cannot be stood in, so the simulation fails closed", f"{label} ({error})")
+            raise MaterialError(f"cannot stand in for {label}: {error}; the simulation cannot judge a chain "
+                                "it cannot reproduce (docs/simulate.md)") from None
+        return cert, private_key
 
     def _remember(self, ca: CertificateAuthority, label: str) -> CertificateAuthority:
         self._remember_cert(ca.certificate, label)
@@ -268,7 +290,7 @@ class ThrowawayPki:
         except issuance.IssuanceFailed as error:
             if error.reason == "BadConfig" and not tls.san_dns and not tls.san_ip:
                 return MaterialError("no certificate: the listener has no SAN, and cert-manager refuses a "
-                                     "Certificate without commonName or SAN (reference/cert-manager.md §1.3 rule 4)")
+                                     "Certificate without commonName or SAN (https://cert-manager.io/docs/usage/certificate/)")
             return MaterialError(f"no certificate: cert-manager's CA issuer fails with {error.reason}: "
                                  f"{error.message}")
         chain = tuple(secret.certificates)

@@ -12,7 +12,6 @@ Result = Literal["pass", "FAIL", "skip"]
 Kind = Literal["in-cluster", "external", "x509"]
 
 
-
 @dataclass
 class Check:
     """One client population against one listener port in one state: the table's row."""
@@ -35,6 +34,7 @@ class Check:
     handshake_server: str | None = None
     tls_version: str | None = None
     order: tuple[int, ...] = ()
+    verdict: Literal["handshake", "reused", ""] = ""  # a real handshake, or the verdict of an identical pair
     server: ServerConfig | None = field(default=None, repr=False)
     client: ClientConfig | None = field(default=None, repr=False)
 
@@ -58,6 +58,15 @@ class SimulationReport:
     def ok(self) -> bool:
         return self.count("FAIL") == 0
 
+    @property
+    def handshakes(self) -> int:
+        """Real TLS handshakes run (each with its path validations)."""
+        return sum(1 for check in self.checks if check.verdict == "handshake")
+
+    @property
+    def reused(self) -> int:
+        """Checks judged by the verdict of an identical (server certificate, client) pair."""
+        return sum(1 for check in self.checks if check.verdict == "reused")
 
 
 COLUMNS = ("CLUSTER", "LISTENER", "POPULATION", "DIALS", "PHASE", "RESULT", "REASON")
@@ -79,7 +88,7 @@ def format_table(report: SimulationReport, *, failures_only: bool = False) -> st
 
 def summary(report: SimulationReport) -> str:
     text = (f"{len(report.checks)} checks: {report.count('pass')} passed, {report.count('FAIL')} failed, "
-            f"{report.count('skip')} skipped")
+            f"{report.count('skip')} skipped; {report.handshakes} real handshakes, {report.reused} reused verdicts")
     return text + ("" if report.ok else " — simulation FAILED")
 
 
@@ -91,7 +100,8 @@ def to_json(report: SimulationReport) -> dict[str, Any]:
                                     "only, as OpenSSL clients without partial-chain validation",
                   "handshake": "Python ssl on 127.0.0.1, SNI and hostname verification against the dialled name"},
         "summary": {"checks": len(report.checks), "passed": report.count("pass"), "failed": report.count("FAIL"),
-                    "skipped": report.count("skip"), "ok": report.ok},
+                    "skipped": report.count("skip"), "handshakes": report.handshakes,
+                    "reusedVerdicts": report.reused, "ok": report.ok},
         "checks": [check_json(c) for c in report.checks],
         "notes": list(report.notes),
     }
@@ -102,7 +112,7 @@ def check_json(check: Check) -> dict[str, Any]:
         "cluster": check.cluster, "listener": check.listener, "port": check.port, "population": check.population,
         "kind": check.kind, "dials": check.dials, "phase": check.phase, "phaseKey": check.phase_key,
         "note": check.note or None,
-        "result": check.result, "reason": check.reason,
+        "result": check.result, "reason": check.reason, "verdict": check.verdict or None,
         "pathValidation": check.path_validation, "clientPathValidation": check.client_path_validation,
         "handshake": {"client": check.handshake_client, "server": check.handshake_server,
                       "version": check.tls_version},

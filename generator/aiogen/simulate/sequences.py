@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from aiogen.model.durations import describe
@@ -107,7 +107,7 @@ def _days(value: timedelta) -> str:
 def _transitions(states: list[State], min_dwell: timedelta) -> tuple[Transition, ...]:
     out = [Transition(a, b) for a, b in itertools.pairwise(states)]
     # A middle phase shorter than minDwell: clients slower than it go straight from the phase
-    # before to the phase after (DESIGN.md: "Skipping a phase (prepare → switch) must be rejected").
+    # before to the phase after (docs/rollover.md: a skipped phase is a break).
     for index in range(1, len(states) - 1):
         state, after = states[index], states[index + 1]
         if state.began is None or after.began is None or not after.recorded:
@@ -118,3 +118,16 @@ def _transitions(states: list[State], min_dwell: timedelta) -> tuple[Transition,
                     "than that never saw it")
             out.append(Transition(states[index - 1], after, note, f"{state.phase} skipped"))
     return tuple(out)
+
+
+def within_spec(sequences: list[Sequence], index: int, source: str) -> list[Sequence]:
+    """``sequences`` of spec ``index`` of several, their states named after it ("spec 2 (b.yaml): ...")."""
+    out: list[Sequence] = []
+    for seq in sequences:
+        renamed = {id(state): replace(state, key=f"spec-{index}.{state.key}",
+                                      label=f"spec {index} ({source}): {state.label}") for state in seq.states}
+        transitions = tuple(replace(t, before=renamed[id(t.before)], after=renamed[id(t.after)])
+                            for t in seq.transitions)
+        states = tuple(renamed[id(state)] for state in seq.states)
+        out.append(Sequence(f"spec {index} ({source}): {seq.name}", states, transitions, seq.clusters))
+    return out
