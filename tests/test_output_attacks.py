@@ -119,12 +119,12 @@ def test_forged_owned_line_does_not_let_drift_print_a_user_file(out: Path) -> No
 def test_a_hand_edited_rendered_file_is_re_rendered_but_a_hand_edited_stale_one_is_kept(out: Path) -> None:
     """A path aiogen renders and wrote before is re-rendered (what the pre-commit hook relies on);
     a file it no longer renders is deleted only while its bytes are still what aiogen wrote."""
-    listener = out / "plant-berlin/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
+    listener = out / "plant-berlin/broker/azure-iot-operations/brokerlistener-plant-mqtts.yaml"
     listener.write_text("# edited by hand\n")
-    stale = out / "plant-berlin/cert-manager/configmap-retired.yaml"
+    stale = out / "plant-berlin/prerequisites/cert-manager/configmap-retired.yaml"
     stale.write_text("kind: ConfigMap\n")
     with (out / MARKER).open("a") as marker:  # as if an older spec had rendered it
-        marker.write(f"{sha256(b'kind: ConfigMap' + bytes([10]))}  plant-berlin/cert-manager/configmap-retired.yaml\n")
+        marker.write(f"{sha256(b'kind: ConfigMap' + bytes([10]))}  plant-berlin/prerequisites/cert-manager/configmap-retired.yaml\n")
     stale.write_text("kind: ConfigMap\n# and the user's note\n")
     assert aiogen("render", FLEET, "-o", out).code == 0
     assert listener.read_text() != "# edited by hand\n"
@@ -222,7 +222,7 @@ def test_a_no_op_render_succeeds_on_a_read_only_tree(out: Path) -> None:
     try:
         run = aiogen("render", FLEET, "-o", out)
         assert run.code == 0, run.err
-        assert ": 0 written, 38 unchanged, 0 removed" in run.err
+        assert ": 0 written, 50 unchanged, 0 removed" in run.out
     finally:
         for directory in directories:
             directory.chmod(0o755)
@@ -300,4 +300,4 @@ def test_a_no_op_render_makes_no_write_call(out: Path, monkeypatch: pytest.Monke
     run = aiogen("render", FLEET, "-o", out)
     monkeypatch.undo()
     assert run.code == 0, run.err
-    assert ": 0 written, 38 unchanged, 0 removed" in run.err
+    assert ": 0 written, 50 unchanged, 0 removed" in run.out

@@ -85,7 +85,7 @@ def test_a_crlf_spec_stays_crlf(work: Path) -> None:
     code, err = advance(spec)
     assert code == 0, err
     data = spec.read_bytes()
-    assert b"phase: switch\r\n" in data and b"switch: 2026-12-15\r\n" in data
+    assert b"phase: switch\r\n" in data and b'switch: "2026-12-15"\r\n' in data
     assert data.count(b"\n") == data.count(b"\r\n")
 
 
@@ -94,7 +94,7 @@ def test_quoted_dates_stay_quoted(work: Path, quote: str) -> None:
     spec = work / "02-distribute.yaml"
     text = spec.read_text()
     for day in ("2026-12-01", "2026-12-08"):
-        text = text.replace(f": {day}\n", f": {quote}{day}{quote}\n")
+        text = text.replace(f': "{day}"\n', f": {quote}{day}{quote}\n")
     spec.write_text(text)
     assert advance(spec)[0] == 0
     assert f"        switch: {quote}2026-12-15{quote}\n" in spec.read_text()
@@ -102,5 +102,9 @@ def test_quoted_dates_stay_quoted(work: Path, quote: str) -> None:
 
 def test_plain_dates_stay_plain(work: Path) -> None:
     spec = work / "02-distribute.yaml"
+    text = spec.read_text()
+    for day in ("2026-12-01", "2026-12-08"):
+        text = text.replace(f': "{day}"\n', f": {day}\n")
+    spec.write_text(text)
     assert advance(spec)[0] == 0
     assert "        switch: 2026-12-15\n" in spec.read_text()

@@ -43,7 +43,7 @@ def test_the_example_rollout_passes_as_one_and_spec_by_spec() -> None:
 
 
 def test_retiring_a_day_after_the_switch_fails_with_several_specs_as_with_one(rollover: Path) -> None:
-    retire = _edit(rollover / "04-retire.yaml", "retire: 2027-03-16", "retire: 2026-12-16")
+    retire = _edit(rollover / "04-retire.yaml", 'retire: "2027-03-16"', 'retire: "2026-12-16"')
     alone = aiogen("simulate", retire, "--json")
     together = aiogen("simulate", rollover / "03-switch.yaml", retire, "--json")
     assert alone.code == 3 and together.code == 3
@@ -57,7 +57,7 @@ def test_retiring_a_day_after_the_switch_fails_with_several_specs_as_with_one(ro
 
 def test_retiring_before_the_default_listeners_90_day_leaves_expire_fails_everywhere(rollover: Path) -> None:
     # after the 30-day leaves of plant-mqtts (switch 2026-12-15), before AIO's default listener's 90-day ones
-    retire = _edit(rollover / "04-retire.yaml", "retire: 2027-03-16", "retire: 2027-01-20")
+    retire = _edit(rollover / "04-retire.yaml", 'retire: "2027-03-16"', 'retire: "2027-01-20"')
     run = aiogen("simulate", retire, "--json")
     assert run.code == 3
     failed = _failed(run.out)
@@ -72,7 +72,7 @@ def test_retiring_before_the_default_listeners_90_day_leaves_expire_fails_everyw
 
 
 def test_a_distribute_lasting_no_day_fails_with_several_specs_as_with_one(rollover: Path) -> None:
-    switch = _edit(rollover / "03-switch.yaml", "switch: 2026-12-15", "switch: 2026-12-08")
+    switch = _edit(rollover / "03-switch.yaml", 'switch: "2026-12-15"', 'switch: "2026-12-08"')
     alone = aiogen("simulate", switch, "--json")
     together = aiogen("simulate", rollover / "02-distribute.yaml", switch, "--json")
     assert alone.code == 3 and together.code == 3
@@ -118,7 +118,7 @@ def test_a_client_root_switch_on_the_distribute_day_fails_with_several_specs_as_
     shutil.copytree(source / "pki", tmp_path / "pki")
     for name in ("02-distribute.yaml", "03-switch.yaml"):
         shutil.copy(source / name, tmp_path / name)
-    switch = _edit(tmp_path / "03-switch.yaml", "switch: 2026-12-15", "switch: 2026-12-08")
+    switch = _edit(tmp_path / "03-switch.yaml", 'switch: "2026-12-15"', 'switch: "2026-12-08"')
     alone = aiogen("simulate", switch, "--json")
     together = aiogen("simulate", tmp_path / "02-distribute.yaml", switch, "--json")
     assert alone.code == 3 and together.code == 3

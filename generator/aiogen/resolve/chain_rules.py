@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 from ipaddress import ip_address
-from typing import Any
 
 from cryptography import x509
 
@@ -134,29 +133,10 @@ def _load(pem: str) -> x509.Certificate:
 
 def _where(ctx: Context, path: PathKey, summary: CertSummary) -> PathKey:
     """The spec path of the ``file`` field that brought ``summary`` in (else the cluster's)."""
-    if ctx.doc is None:
-        return path
-    for file_path, value in _file_fields(ctx.doc.data, ()):
-        try:
-            target = str((ctx.base_dir / value).resolve())
-        except (OSError, ValueError):
-            continue
-        certs = ctx.pem_cache.get(target)
-        if certs and any(cert.sha256 == summary.sha256 for cert in certs):
+    for file_path, certs in ctx.certificates_by_field.items():
+        if any(cert.sha256 == summary.sha256 for cert in certs):
             return file_path
     return path
-
-
-def _file_fields(data: Any, at: PathKey) -> Iterator[tuple[PathKey, str]]:
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key == "file" and isinstance(value, str):
-                yield (*at, key), value
-            else:
-                yield from _file_fields(value, (*at, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            yield from _file_fields(value, (*at, index))
 
 
 

@@ -27,6 +27,8 @@ class Context:
     # every PEM file the spec names, by resolved path (None: unreadable, reported); filled by
     # `aiogen.resolve.inputs` before any rule runs, read-only afterwards
     pem_cache: dict[str, tuple[CertSummary, ...] | None] = field(default_factory=dict)
+    # the certificates of each `file` field that was read, by its spec path (filled with pem_cache)
+    certificates_by_field: dict[PathKey, tuple[CertSummary, ...]] = field(default_factory=dict)
     # a value every cluster inherits (spec.defaults) is judged once per cluster: say it once
     _said: set[tuple[PathKey, str, str]] = field(default_factory=set, repr=False)
     found: int = 0  # errors found, each repeat counted: what a rule asks to know "did anything fail here?"

@@ -57,6 +57,7 @@ def read_inputs(topology: spec.Topology, ctx: Context) -> PemInputs:
         certs = _read(ctx, path, relative, ctx.pem_cache)
         if certs is not None:
             inputs.by_field[path] = certs
+    ctx.certificates_by_field.update(inputs.by_field)
     return inputs
 
 
