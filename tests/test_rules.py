@@ -209,8 +209,19 @@ def test_unauthenticated_external_port_is_a_warning(tmp_path: Path, pki_dir: Pat
            "connect" in warnings
 
 
+def _token_port_without(san: dict[str, object] | None) -> Callable[[Spec], None]:
+    def mutate(s: Spec) -> None:
+        port(s)["authentication"] = "serviceAccountToken"
+        cluster(s)["broker"].pop("authentication")
+        if san is None:
+            port(s)["tls"].pop("san")
+        else:
+            port(s)["tls"].update(san=san)
+    return mutate
+
+
 def test_no_san_on_external_listener_is_a_warning(tmp_path: Path, pki_dir: Path) -> None:
-    errors, warnings = fleet(tmp_path, pki_dir, lambda s: port(s)["tls"].pop("san"))
+    errors, warnings = fleet(tmp_path, pki_dir, _token_port_without(None))
     assert errors == []
     assert warnings == ["spec.clusters[0].broker.listeners[0].ports[0].tls.san: no SAN: external clients will fail "
                         "hostname verification (add the DNS name or IP address clients dial)"]
@@ -342,7 +353,23 @@ def test_durations_accept_friendly_forms() -> None:
 
 
 def test_only_in_cluster_sans_on_external_listener_is_a_warning(tmp_path: Path, pki_dir: Path) -> None:
-    errors, warnings = fleet(tmp_path, pki_dir, lambda s: port(s)["tls"].update(san={"inClusterNames": True}))
+    errors, warnings = fleet(tmp_path, pki_dir, _token_port_without({"inClusterNames": True}))
     assert errors == []
     assert warnings == ["spec.clusters[0].broker.listeners[0].ports[0].tls.san: only in-cluster SANs: external "
                         "clients will fail hostname verification (add the DNS name or IP address clients dial)"]
+
+
+@pytest.mark.parametrize(("san", "what"), [(None, "no SAN"), ({"inClusterNames": True}, "only in-cluster SANs")])
+def test_an_external_x509_port_needs_a_name_devices_dial(tmp_path: Path, pki_dir: Path,
+                                                          san: dict[str, object] | None, what: str) -> None:
+    """Devices are outside the cluster: validate fails where simulate finds no name to dial."""
+    def mutate(s: Spec) -> None:
+        if san is None:
+            port(s)["tls"].pop("san")
+        else:
+            port(s)["tls"].update(san=san)
+
+    errors, _ = fleet(tmp_path, pki_dir, mutate)
+    assert errors == [f"spec.clusters[0].broker.listeners[0].ports[0].tls.san: {what}: devices on this X.509 port "
+                      "have no name to dial that the certificate holds (add the DNS name or IP address devices dial "
+                      "to san.dns or san.ip)"]

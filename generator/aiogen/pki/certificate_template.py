@@ -35,7 +35,7 @@ EXTENDED_KEY_USAGES: dict[str, x509.ObjectIdentifier] = {
     "client auth": ExtendedKeyUsageOID.CLIENT_AUTH,
 }
 KEY_USAGES = ("digital signature", "key encipherment")
-MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name; cert-manager's webhook enforces it too (§1.3 rule 5)
+MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name; cert-manager's webhook enforces it too
 
 
 

@@ -17,8 +17,8 @@ broken chain the reference describes (the signature does not verify). Go's ``x50
 in recent releases refuses earlier with "x509: provided PrivateKey doesn't match parent's
 PublicKey"; the reason (``SigningError``) and the outcome (no certificate) are the same.
 
-SelfSigned issuer (§2.1): the certificate signs itself with its own key; ``tls.crt`` and ``ca.crt``
-both hold it.
+SelfSigned issuer (https://cert-manager.io/docs/configuration/selfsigned/): the certificate signs
+itself with its own key; ``tls.crt`` and ``ca.crt`` both hold it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from aiogen.pki.keys import KeySpec, PrivateKey, load_private_key, private_key_p
 from aiogen.pki.pem import PemError, parse_certificates
 from aiogen.pki.tls_secret import TLSSecret
 
-DEFAULT_DURATION = timedelta(days=90)  # cert-manager's DefaultCertificateDuration (§1.1)
+DEFAULT_DURATION = timedelta(days=90)  # cert-manager's DefaultCertificateDuration (https://cert-manager.io/docs/usage/certificate/)
 MINIMUM_DURATION = timedelta(hours=1)  # MinimumCertificateDuration
 
 

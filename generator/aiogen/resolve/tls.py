@@ -78,11 +78,18 @@ def server_tls(
     external_names = [n for n in dns if n != service and not n.startswith(f"{service}.{scope.ns.aio}")]
     if not external_names and not ips and listener.service_type in ("LoadBalancer", "NodePort"):
         what = "no SAN" if not dns else "only in-cluster SANs"
-        ctx.warn(
-            (*tpath, "san"),
-            f"{what}: external clients will fail hostname verification",
-            "add the DNS name or IP address clients dial",
-        )
+        if port.authentication == "x509":  # devices are outside the cluster: they dial an external name
+            ctx.error(
+                (*tpath, "san"),
+                f"{what}: devices on this X.509 port have no name to dial that the certificate holds",
+                "add the DNS name or IP address devices dial to san.dns or san.ip",
+            )
+        else:
+            ctx.warn(
+                (*tpath, "san"),
+                f"{what}: external clients will fail hostname verification",
+                "add the DNS name or IP address clients dial",
+            )
     secret = tls.secret_name or f"{listener.name}-{port.port}-server"
     ctx.check_name((*tpath, "secretName"), secret, "subdomain")
     return AutomaticTls(

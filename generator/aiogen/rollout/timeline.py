@@ -10,9 +10,9 @@ the dates its certificate says and is never renewed by cert-manager
 Flags:
 
 * a child that would outlive the CA generation that issued it: cert-manager does not clip a
-  leaf's notAfter to its issuer's (§7.7, issue #5864), and a leaf's ``tls.crt`` keeps the old
-  intermediate copy after the intermediate renews (§7.6), so the chain breaks when that copy
-  expires;
+  leaf's notAfter to its issuer's (cert-manager issue #5864), and a leaf's ``tls.crt`` keeps the
+  old intermediate copy after the intermediate renews (https://cert-manager.io/docs/configuration/ca/),
+  so the chain breaks when that copy expires;
 * a CA that expires inside the horizon without renewal;
 * a rotation phase recorded as shorter than ``minDwell``, or a ``retire`` that begins while
   leaves (or device certificates) signed before ``switch`` are still valid.

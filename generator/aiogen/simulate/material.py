@@ -317,7 +317,7 @@ class ThrowawayPki:
     # -- trust ---------------------------------------------------------------------------------
 
     def trust_bundle(self, cluster: Cluster, roots: Sequence[RootCA]) -> bytes:
-        """What the Bundle's ConfigMaps and ca-bundle.pem hold: the roots, nothing else (§3.2)."""
+        """What the Bundle's ConfigMaps and ca-bundle.pem hold: the roots, nothing else (https://cert-manager.io/docs/trust/trust-manager/)."""
         return pem_of([self.root(cluster, root).certificate for root in roots])
 
     def client_ca(self, roots: Sequence[ClientRoot]) -> bytes:
