@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from aiogen.fielddoc import explain, load_schema
+from aiogen.model.fielddoc import explain, load_schema
 from tests.helpers import REPO, aiogen
 
 

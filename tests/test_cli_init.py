@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aiogen.scaffold import WORKFLOW
+from aiogen.output.scaffold import WORKFLOW
 from tests.helpers import REPO, aiogen
 
 FILES = ["fleet/fleet.yaml", "fleet/pki/contoso-root-{year}.pem", "fleet/topology.schema.json", ".gitignore",

@@ -20,7 +20,7 @@ from cryptography import x509
 
 from aiogen.pki import certificate_template as templates
 from aiogen.pki import keyvault
-from aiogen.pki.chain import is_self_signed, pem_of
+from aiogen.pki.chain import common_name, is_ca, is_self_signed, pem_of
 from aiogen.pki.keys import KeySpec, PrivateKey, load_private_key, private_key_pem, same_public_key
 from aiogen.pki.pem import parse_certificates
 from aiogen.pki.tls_secret import TLSSecret
@@ -36,11 +36,6 @@ def _key(key: KeySpec | PrivateKey) -> PrivateKey:
     return key.generate() if isinstance(key, KeySpec) else key
 
 
-def _label(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    return str(names[0].value) if names else cert.subject.rfc4514_string()
-
-
 def check_within_issuer(
     issuer: x509.Certificate, child_name: str, not_before: datetime, not_after: datetime
 ) -> None:
@@ -50,7 +45,7 @@ def check_within_issuer(
     """
     start, end = templates.utc(not_before), templates.utc(not_after)
     issuer_start, issuer_end = issuer.not_valid_before_utc, issuer.not_valid_after_utc
-    issuer_name = _label(issuer)
+    issuer_name = common_name(issuer)
     if start < issuer_start:
         raise IssuanceRefused(
             f"{child_name!r} would be valid from {start:{_ISO}}, before its issuer "
@@ -89,7 +84,7 @@ class IssuedCertificate:
         self.ca_certificate = ca_certificate  # what cert-manager writes to ca.crt
 
     def __repr__(self) -> str:
-        return f"IssuedCertificate({_label(self.certificate)!r}, {KeySpec.of(self.private_key).value})"
+        return f"IssuedCertificate({common_name(self.certificate)!r}, {KeySpec.of(self.private_key).value})"
 
     @property
     def cert_pem(self) -> bytes:
@@ -132,12 +127,12 @@ class CertificateAuthority:
         private_key: PrivateKey,
         parents: Sequence[x509.Certificate] = (),
     ) -> None:
-        if not _is_ca(certificate):
+        if not is_ca(certificate):
             raise IssuanceRefused(
-                f"{_label(certificate)!r} is not a CA certificate (no BasicConstraints CA:TRUE)"
+                f"{common_name(certificate)!r} is not a CA certificate (no BasicConstraints CA:TRUE)"
             )
         if not same_public_key(private_key, certificate.public_key()):
-            raise IssuanceRefused(f"the private key does not belong to {_label(certificate)!r}")
+            raise IssuanceRefused(f"the private key does not belong to {common_name(certificate)!r}")
         KeySpec.of(private_key)
         self.certificate = certificate
         self._private_key = private_key
@@ -180,12 +175,12 @@ class CertificateAuthority:
         certs = parse_certificates(cert_pem, source=source)
         key = load_private_key(key_pem, source=f"the key for {source}")
         head = certs[0]
-        if not _is_ca(head):
+        if not is_ca(head):
             raise IssuanceRefused(
-                f"{source}: {_label(head)!r} is not a CA certificate (no BasicConstraints CA:TRUE)"
+                f"{source}: {common_name(head)!r} is not a CA certificate (no BasicConstraints CA:TRUE)"
             )
         if not same_public_key(key, head.public_key()):
-            raise IssuanceRefused(f"{source}: the private key does not belong to {_label(head)!r}")
+            raise IssuanceRefused(f"{source}: the private key does not belong to {common_name(head)!r}")
         return cls(head, key, certs[1:])
 
     def check_may_sign_ca(self, path_length: int | None = None) -> None:
@@ -267,7 +262,7 @@ class CertificateAuthority:
 
     @property
     def common_name(self) -> str:
-        return _label(self.certificate)
+        return common_name(self.certificate)
 
     @property
     def private_key(self) -> PrivateKey:
@@ -348,13 +343,6 @@ class CertificateAuthority:
         validation, so for an intermediate this alone does not make clients accept its leaves.
         """
         context.load_verify_locations(cadata=self.cert_pem.decode("ascii"))
-
-
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
 
 
 def _load_cert_chain(context: ssl.SSLContext, key_and_chain: bytes) -> None:

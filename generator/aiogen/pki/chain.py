@@ -80,6 +80,20 @@ def check_signature_from(child: x509.Certificate, parent: x509.Certificate) -> b
     return True
 
 
+def is_ca(cert: x509.Certificate) -> bool:
+    """BasicConstraints CA:TRUE (RFC 5280 §4.2.1.9); a certificate without the extension is not a CA."""
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def common_name(cert: x509.Certificate) -> str:
+    """The subject's CN, else the whole subject (RFC 4514): how a certificate is named in messages."""
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else cert.subject.rfc4514_string()
+
+
 def is_self_signed(cert: x509.Certificate) -> bool:
     """Go's ``isSelfSignedCertificate``: the certificate's own key verifies it, as a CA."""
     return cert.issuer.public_bytes() == cert.subject.public_bytes() and check_signature_from(cert, cert)

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from cryptography import x509
 
 from aiogen.pki import certificate_template as templates
-from aiogen.pki.chain import ChainError, parse_single_chain, pem_of
+from aiogen.pki.chain import ChainError, is_ca, parse_single_chain, pem_of
 from aiogen.pki.keys import KeySpec, PrivateKey, load_private_key, private_key_pem
 from aiogen.pki.pem import PemError, parse_certificates
 from aiogen.pki.tls_secret import TLSSecret
@@ -115,7 +115,7 @@ def issue_from_ca_secret(
     except (PemError, ValueError) as error:
         raise IssuanceFailed("ErrGetKeyPair", str(error)) from None
     signer = signer_certs[0]
-    if not _is_ca(signer):
+    if not is_ca(signer):
         raise IssuanceFailed("ErrInvalidKeyPair", "certificate is not a CA")
     key = private_key or spec.private_key.generate()
     issued = templates.sign(spec.template(key, now), issuer=signer, signer_key=signer_key)
@@ -152,8 +152,3 @@ def _ca_certificates(ca_secret: TLSSecret) -> list[x509.Certificate]:
     return [*certs, *extra]
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False

@@ -31,6 +31,7 @@ from aiogen.output import fs
 from aiogen.output.keyscan import assert_no_private_key
 from aiogen.pki.authority import CertificateAuthority, IssuanceRefused
 from aiogen.pki.certificate_template import TemplateError, dns_name_constraints
+from aiogen.pki.chain import common_name, is_ca
 from aiogen.pki.keys import KeySpec, UnsupportedKeyError, load_private_key, same_public_key
 from aiogen.pki.lint import Finding, lint_certificates
 from aiogen.pki.pem import PemError, parse_certificates, summarize
@@ -127,12 +128,8 @@ def load_signer(cert_path: Path, key_path: Path) -> CertificateAuthority:
     except (PemError, UnsupportedKeyError) as error:
         raise AiogenError.single(str(error), hint="--root-key takes the root's PEM private key") from None
     head = certs[0]
-    label = _label(head)
-    try:
-        is_ca = head.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        is_ca = False
-    if not is_ca:
+    label = common_name(head)
+    if not is_ca(head):
         raise AiogenError.single(f"{cert_path}: {label!r} is not a CA certificate (no BasicConstraints CA:TRUE)",
                                  hint="pass the root CA's certificate, not a leaf")
     try:
@@ -150,7 +147,7 @@ def load_signer(cert_path: Path, key_path: Path) -> CertificateAuthority:
 
 def _check_inside(root: x509.Certificate, now: datetime, validity: timedelta, text: str) -> None:
     """The intermediate must lie inside the root's validity; say how long the root has left."""
-    label = _label(root)
+    label = common_name(root)
     start, end = root.not_valid_before_utc, root.not_valid_after_utc
     if now < start:
         raise AiogenError.single(f"the root {label!r} is not valid until {start:{_ISO}}",
@@ -274,11 +271,6 @@ def _read(path: Path, option: str, hint: str) -> bytes:
         raise AiogenError.single(f"{option} {path} is a directory", hint=hint) from None
     except OSError as error:
         raise AiogenError.single(f"{option} {path} cannot be read ({error.strerror})", hint=hint) from None
-
-
-def _label(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else cert.subject.rfc4514_string()
 
 
 def _organization(cert: x509.Certificate) -> str | None:

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aiogen.fielddoc import explain, format_field, load_schema
+    from aiogen.model.fielddoc import explain, format_field, load_schema
 
     sys.stdout.write(format_field(explain(load_schema(), args.field)))
     return EXIT_OK

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aiogen import scaffold
+    from aiogen.output import scaffold
     from aiogen.pki.pem import now_utc
 
     directory: Path = args.directory

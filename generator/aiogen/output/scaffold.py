@@ -267,59 +267,69 @@ class Outcome:
 
 
 def write(scaffold: Scaffold) -> Outcome:
-    """Create every file that does not exist yet (never through a symlink); keep the others.
+    """Create every file that does not exist yet (through `aiogen.output.fs`: never through a
+    symbolic link, never over an existing name, exact modes); keep the others.
 
-    The key is written first, so a root certificate is never in the repository without its key.
+    The key is written first, so a root certificate is never in the repository without its key;
+    the directories made for it are 0700.
     """
     written: list[Path] = []
     kept: list[Path] = []
     for item in ((scaffold.key,) if scaffold.key else ()) + scaffold.files:
-        if item.path.exists() or item.path.is_symlink():
+        if _write_new(item, private=item.mode == _KEY_MODE):
+            written.append(item.path)
+        else:
             kept.append(item.path)
-            continue
-        directory_mode = 0o700 if item.mode == _KEY_MODE else 0o755
-        _make_directories(item.path.parent, directory_mode)
-        _create(item)
-        written.append(item.path)
     return Outcome(tuple(written), tuple(kept))
 
 
-def _make_directories(directory: Path, mode: int) -> None:
-    missing: list[Path] = []
-    for folder in (directory, *directory.parents):
-        if folder.is_symlink():
-            raise AiogenError.single(f"{folder} is a symbolic link; aiogen init will not write through it",
-                                     hint="choose another directory")
-        if folder.is_dir():
-            break
-        missing.append(folder)
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=mode)
-        except FileExistsError:
-            if not folder.is_dir() or folder.is_symlink():
-                raise AiogenError.single(f"{folder} exists and is not a directory", hint="choose another DIR") from None
-        except OSError as error:
-            raise AiogenError.single(f"cannot create {folder} ({error.strerror})", hint="choose another DIR") from None
+def _write_new(item: ScaffoldFile, *, private: bool) -> bool:
+    """Write ``item`` unless something stands at its path already; True when written."""
+    from aiogen.output import fs
 
-
-def _create(item: ScaffoldFile) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    anchor, missing = _existing_ancestor(item.path.parent)
     try:
-        fd = os.open(item.path, flags, item.mode)
-    except FileExistsError:
-        raise AiogenError.single(f"{item.path} appeared while aiogen init ran", hint="run it again") from None
+        root = fs.open_root(anchor)
     except OSError as error:
-        raise AiogenError.single(f"cannot write {item.path} ({error.strerror})") from None
+        raise AiogenError.single(f"cannot open {anchor} ({error.strerror})", hint="choose another DIR") from None
     try:
-        os.fchmod(fd, item.mode)  # exact mode whatever the umask
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(item.data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        os.unlink(item.path)
-        raise
+        created = fs.Created()
+        try:
+            directory = fs.open_directory(root, missing, create=True, created=created)
+        except OSError as error:
+            raise AiogenError.single(f"cannot create {item.path.parent} ({error.strerror or error})",
+                                     hint="choose another DIR (no symbolic links or files on the way)") from None
+        try:
+            if private and created.folders:
+                os.fchmod(directory, 0o700)
+            if fs.lstat_at(directory, item.path.name) is not None:
+                return False
+            try:
+                fs.write_new(directory, item.path.name, item.data, item.mode, sync=True)
+            except FileExistsError:
+                raise AiogenError.single(f"{item.path} appeared while aiogen init ran", hint="run it again") from None
+            except OSError as error:
+                raise AiogenError.single(f"cannot write {item.path} ({error.strerror})") from None
+            return True
+        finally:
+            os.close(directory)
+    finally:
+        os.close(root)
+
+
+def _existing_ancestor(directory: Path) -> tuple[Path, list[str]]:
+    """The nearest directory on the way up that exists, and the parts below it to create."""
+    missing: list[str] = []
+    folder = directory
+    while not os.path.lexists(folder):
+        missing.insert(0, folder.name)
+        folder = folder.parent
+    if folder.is_symlink():
+        raise AiogenError.single(f"{folder} is a symbolic link; aiogen init will not write through it",
+                                 hint="choose another directory")
+    if not folder.is_dir():
+        raise AiogenError.single(f"{folder} exists and is not a directory", hint="choose another DIR")
+    return folder, missing
 
 
 def relative(paths: Sequence[Path], base: Path) -> list[str]:
