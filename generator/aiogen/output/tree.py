@@ -48,6 +48,17 @@ class WriteResult:
     removed: tuple[str, ...]  # stale files aiogen had written before
     leftovers: tuple[str, ...] = ()  # temporaries of a killed render, removed
 
+    def by_cluster(self, clusters: Sequence[str]) -> dict[str, dict[str, list[str]]]:
+        """written/unchanged/removed paths of each cluster (the first directory of each path)."""
+        per: dict[str, dict[str, list[str]]] = {name: {"written": [], "unchanged": [], "removed": []}
+                                                for name in clusters}
+        for key, paths in (("written", self.written), ("unchanged", self.unchanged), ("removed", self.removed)):
+            for path in paths:
+                if "/" in path:
+                    per.setdefault(path.split("/", 1)[0], {"written": [], "unchanged": [], "removed": []})[
+                        key].append(path)
+        return per
+
 
 @dataclass(frozen=True)
 class WritePlan:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from aiogen.model.durations import describe
 from aiogen.model.phases import PHASES, Phase, StepPhase
@@ -70,6 +71,16 @@ class Step:
     @property
     def earliest(self) -> date | None:
         return None if self.ready is None else first_day_at_or_after(self.ready)
+
+    def status(self, now: datetime) -> Literal["unknown", "ready", "waiting"]:
+        """Whether the step may be taken at ``now``."""
+        if self.ready is None:
+            return "unknown"
+        return "ready" if now >= self.ready else "waiting"
+
+    def days_left(self, now: datetime) -> int | None:
+        """Whole days from ``now`` to the earliest day the step may be taken (None: unknown)."""
+        return None if self.earliest is None else (self.earliest - now.date()).days
 
 
 def remaining_steps(plan: Plan, rotation: RotationState) -> tuple[Step, ...]:

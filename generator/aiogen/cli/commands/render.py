@@ -108,19 +108,7 @@ def _check(args: argparse.Namespace, drift: Drift, out_dir: Path) -> int:
 
 
 def _written_json(result: WriteResult, clusters: Sequence[str], out_dir: Path) -> dict[str, Any]:
-    """written/unchanged/removed per cluster (the first directory of each path)."""
-    per: dict[str, dict[str, list[str]]] = {}
-
-    def bucket(path: str) -> dict[str, list[str]]:
-        cluster = path.split("/", 1)[0] if "/" in path else ""
-        return per.setdefault(cluster, {"written": [], "unchanged": [], "removed": []})
-
-    for name in clusters:
-        bucket(f"{name}/")
-    for key, paths in (("written", result.written), ("unchanged", result.unchanged), ("removed", result.removed)):
-        for path in paths:
-            bucket(path)[key].append(path)
     return {"output": str(out_dir),
-            "clusters": [{"name": name, **lists} for name, lists in per.items() if name],
+            "clusters": [{"name": name, **lists} for name, lists in result.by_cluster(clusters).items()],
             "counts": {"clusters": len(clusters), "written": len(result.written),
                        "unchanged": len(result.unchanged), "removed": len(result.removed)}}

@@ -223,7 +223,7 @@ def _rotations_json(plan: Plan, now: datetime) -> list[dict[str, Any]]:
         began = rotation.started_at(rotation.phase)
         steps = [{"phase": step.phase, "earliest": step.earliest.isoformat() if step.earliest else None,
                   "ready": step.ready.isoformat() if step.ready else None,
-                  "status": "unknown" if step.ready is None else "ready" if now >= step.ready else "waiting",
+                  "status": step.status(now),
                   "because": step.because} for step in schedule.remaining_steps(plan, rotation)]
         rotations.append({"name": rotation.name, "kind": rotation.kind, "from": rotation.from_, "to": rotation.to,
                           "clusters": list(rotation.clusters), "phase": rotation.phase,
@@ -232,11 +232,8 @@ def _rotations_json(plan: Plan, now: datetime) -> list[dict[str, Any]]:
 
 
 def _step_line(step: Step, now: datetime) -> str:
-    if step.ready is None or step.earliest is None:
+    days = step.days_left(now)
+    if step.earliest is None or days is None:
         return f"{step.phase:<10} date unknown    ({step.because})"
-    if now >= step.ready:
-        status = "ready now"
-    else:
-        days = (step.earliest - now.date()).days
-        status = f"in {days} day{'s' if days != 1 else ''}"
+    status = "ready now" if step.status(now) == "ready" else f"in {days} day{'s' if days != 1 else ''}"
     return f"{step.phase:<10} {step.earliest.isoformat()}  {status:<12} ({step.because})"
