@@ -199,3 +199,16 @@ def test_name_constraints_refuse_aio_default_listener_even_without_in_cluster_na
             "AIO's default listener aio-broker:18883 requests: DNS name 'aio-broker'") in run.err, run.err
     assert "AIO's default listener always requests the in-cluster names of aio-broker" in run.err
     assert "listener 'mqtts'" not in run.err
+
+
+def test_name_constraints_refuse_aio_default_listener_on_a_cluster_without_listeners(tmp_path: Path) -> None:
+    """A cluster that renders no listener still has AIO's default listener, signed by the same CA."""
+    case = next(c for c in CASES if c.name == "name constraints vs in-cluster SANs")
+    spec = _build(case, tmp_path)
+    data = yaml.safe_load(spec.read_text())
+    data["spec"]["clusters"][0]["broker"] = {}
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    run = aiogen("validate", spec)
+    assert run.code != 0
+    assert ("spec.clusters[0].pki.intermediate.certificate.file: the name constraints of 'CN=int' refuse names that "
+            "AIO's default listener aio-broker:18883 requests: DNS name 'aio-broker'") in run.err, run.err

@@ -30,7 +30,7 @@ from aiogen.yamlio.document import PathKey
 
 
 def check_chains(ctx: Context, path: PathKey, signers: tuple[Signer, ...], listeners: tuple[Listener, ...],
-                 client_auth: ClientAuth | None) -> None:
+                 client_auth: ClientAuth | None, aio_namespace: str) -> None:
     """Report every property of a supplied chain that makes OpenSSL-based clients refuse it."""
     reported: set[tuple[str, ...]] = set()
     for signer in signers:
@@ -39,7 +39,7 @@ def check_chains(ctx: Context, path: PathKey, signers: tuple[Signer, ...], liste
             continue
         _unseen_intermediate(ctx, path, signer)
         certs = [_load(summary.pem) for summary in issuers]
-        for listener, port, names in _requested_names(listeners):
+        for listener, port, names in _requested_names(listeners, aio_namespace):
             refusals = judge.judge_issuers(certs, "sslserver", names)
             default = (listener, port) == (DEFAULT_LISTENER_SERVICE, DEFAULT_LISTENER_PORT)
             _report(ctx, path, issuers, refusals, DEFAULT_LISTENER_LABEL if default else
@@ -75,12 +75,11 @@ def _unseen_intermediate(ctx: Context, path: PathKey, signer: Signer) -> None:
               "allows an intermediate")
 
 
-def _requested_names(listeners: tuple[Listener, ...]) -> Iterator[tuple[str, int, list[x509.GeneralName]]]:
+def _requested_names(listeners: tuple[Listener, ...], aio_namespace: str
+                     ) -> Iterator[tuple[str, int, list[x509.GeneralName]]]:
     """Every port's SANs, and those of AIO's default listener, which the same issuer signs."""
-    if listeners:
-        shell = Listener(DEFAULT_LISTENER_SERVICE, listeners[0].namespace, "default", DEFAULT_LISTENER_SERVICE,
-                         "ClusterIp", ())
-        yield DEFAULT_LISTENER_SERVICE, DEFAULT_LISTENER_PORT, [x509.DNSName(n) for n in in_cluster_names(shell)]
+    shell = Listener(DEFAULT_LISTENER_SERVICE, aio_namespace, "default", DEFAULT_LISTENER_SERVICE, "ClusterIp", ())
+    yield DEFAULT_LISTENER_SERVICE, DEFAULT_LISTENER_PORT, [x509.DNSName(n) for n in in_cluster_names(shell)]
     for listener in listeners:
         for port in listener.ports:
             if isinstance(port.tls, AutomaticTls):

@@ -43,7 +43,7 @@ def resolve_cluster(
     if ctx.found > errors_before:
         return None
     check_nesting(ctx, (*path, "pki"), signers, listeners)
-    check_chains(ctx, path, signers, listeners, auth)
+    check_chains(ctx, path, signers, listeners, auth, ns.aio)
     create = cluster.namespaces.create if cluster.namespaces else None
     return Cluster(
         cluster.name,
