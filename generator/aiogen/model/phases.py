@@ -26,6 +26,12 @@ def signs_with_new(phase: Phase) -> bool:
     return phase in ("switch", "retire")
 
 
+def dwells(phase: Phase) -> bool:
+    """Whether ``minDwell`` holds a rotation in ``phase`` (prepare and distribute, before the new chain signs):
+    every client must have seen the trust change before the next step."""
+    return not signs_with_new(phase)
+
+
 def trusts_old(phase: Phase) -> bool:
     """Whether clients still trust the old root in ``phase`` (every phase but retire)."""
     return phase != "retire"

@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from aiogen.model.durations import describe
-from aiogen.model.phases import PHASES
+from aiogen.model.phases import PHASES, signs_with_new
 from aiogen.model.plan import Plan, RotationState
 from aiogen.rollout.days import end_of_day, first_day_at_or_after
 from aiogen.rollout.report import Break, Hold, Presented, Reason, RolloutReport, join_list
@@ -359,7 +359,7 @@ def _judge(cluster: str, b: ClusterState, pop: Population, server_key: str, targ
 
 def _switch_words(b: ClusterState, root: str, devices: bool) -> str:
     for rotation in b.rotations:
-        if rotation.to == root and rotation.phase in ("switch", "retire") and (
+        if rotation.to == root and signs_with_new(rotation.phase) and (
                 (rotation.kind == "clientRoot") == devices):
             return "after the switch"
     if devices:
@@ -442,9 +442,9 @@ def _rotation_steps(deployed: Plan, proposed: Plan, now: datetime) -> tuple[list
 def _going_back(deployed: Plan, ra: RotationState, rb: RotationState, now: datetime) -> str:
     text = f"rotation {ra.name} goes back from {ra.phase} to {rb.phase}"
     switched = ra.started_at("switch")
-    if ra.kind == "intermediate" or ra.to is None or switched is None or rb.phase not in ("prepare", "distribute"):
+    if ra.kind == "intermediate" or ra.to is None or switched is None or signs_with_new(rb.phase):
         return text
-    if ra.phase not in ("switch", "retire"):
+    if not signs_with_new(ra.phase):
         return text
     if ra.kind == "clientRoot":
         lifetimes = [r.max_leaf_lifetime for c in deployed.clusters if c.client_auth is not None

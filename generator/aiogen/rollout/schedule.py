@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from aiogen.model.durations import describe
-from aiogen.model.phases import PHASES, Phase, StepPhase
+from aiogen.model.phases import PHASES, Phase, StepPhase, dwells
 from aiogen.model.plan import Plan, RotationState
 from aiogen.rollout.days import end_of_day, first_day_at_or_after, start_of_day
 from aiogen.rollout.state import DEFAULT_LISTENER_LABEL, DEFAULT_LISTENER_LIFETIME, cluster_state
@@ -25,7 +25,7 @@ from aiogen.rollout.state import DEFAULT_LISTENER_LABEL, DEFAULT_LISTENER_LIFETI
 
 def dwell_over(rotation: RotationState) -> datetime | None:
     """When ``minDwell`` lets a rotation leave prepare or distribute (None in switch and retire)."""
-    if rotation.phase not in ("prepare", "distribute"):
+    if not dwells(rotation.phase):
         return None
     began = rotation.started_at(rotation.phase)
     return None if began is None else start_of_day(began) + rotation.min_dwell
@@ -95,7 +95,7 @@ def remaining_steps(plan: Plan, rotation: RotationState) -> tuple[Step, ...]:
     for phase in PHASES[index + 1 :]:
         previous = PHASES[PHASES.index(phase) - 1]
         ready: datetime | None
-        if phase in ("distribute", "switch"):
+        if dwells(previous):
             ready = None if began is None else began + rotation.min_dwell
             since = (f"{previous} began {began.date().isoformat()}" if previous == rotation.phase and began
                      else f"{previous} at the earliest")

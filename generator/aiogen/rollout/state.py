@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from aiogen.model.phases import signs_with_new
 from aiogen.model.plan import AutomaticTls, Cluster, ManualTls, RotationState, TrustSettings
 from aiogen.rollout.days import end_of_day
 from aiogen.simulate.dialing import (
@@ -129,7 +130,7 @@ def cluster_state(cluster: Cluster) -> ClusterState:
             continue
         old_root = rotation.from_ if rotation.kind == "serverRoot" and rotation.from_ else cluster.signer.root.name
         switched = rotation.started_at("switch")
-        if rotation.phase in ("switch", "retire") and switched is not None:
+        if signs_with_new(rotation.phase) and switched is not None:
             earlier.append(EarlierLeaves(rotation.name, old_root, switched, None))
     device_roots, device_earlier = _devices(cluster)
     return ClusterState(
@@ -153,7 +154,7 @@ def _devices(cluster: Cluster) -> tuple[frozenset[str], tuple[EarlierLeaves, ...
     for rotation in cluster.rotations:
         if rotation.kind != "clientRoot" or rotation.from_ is None or rotation.to is None:
             continue
-        if rotation.phase in ("prepare", "distribute"):
+        if not signs_with_new(rotation.phase):
             roots.discard(rotation.to)
             continue
         roots.discard(rotation.from_)

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any, Literal
 
-from aiogen.model.phases import PHASES
+from aiogen.model.phases import PHASES, dwells
 from aiogen.model.plan import AutomaticTls, Cluster, InClusterCA, Plan, RotationState, Signer
+from aiogen.rollout.days import end_of_day, start_of_day
 from aiogen.rollout.schedule import longest_old_leaf, phase_dates
 from aiogen.simulate.dialing import servers
 
@@ -225,26 +227,22 @@ def _rotation_schedule(plan: Plan) -> tuple[list[PhaseDate], list[Flag]]:
 def _dwell_flags(plan: Plan, rotation: RotationState, recorded: dict[str, date]
                  ) -> Iterator[Flag]:
     who = ", ".join(rotation.clusters)
-    for phase, after in (("prepare", "distribute"), ("distribute", "switch")):
-        if phase in recorded and after in recorded:
+    for phase, after in pairwise(PHASES):
+        if dwells(phase) and phase in recorded and after in recorded:
             dwell = recorded[after] - recorded[phase]
             if dwell < rotation.min_dwell:
-                yield Flag(who, _midnight(recorded[after]), f"rotation {rotation.name}",
+                yield Flag(who, start_of_day(recorded[after]), f"rotation {rotation.name}",
                            f"rotation {rotation.name}: {phase} lasted {dwell.days}d, less than minDwell "
                            f"{rotation.min_dwell.days}d; clients slower than that never saw it")
     if "switch" in recorded and "retire" in recorded and rotation.kind != "intermediate":
         lifetime = longest_old_leaf(plan, rotation)
-        until = _midnight(recorded["switch"]) + timedelta(days=1) + lifetime
-        if _midnight(recorded["retire"]) < until:
+        until = end_of_day(recorded["switch"]) + lifetime
+        if start_of_day(recorded["retire"]) < until:
             what = "device certificates" if rotation.kind == "clientRoot" else "leaves"
-            yield Flag(who, _midnight(recorded["retire"]), f"rotation {rotation.name}",
+            yield Flag(who, start_of_day(recorded["retire"]), f"rotation {rotation.name}",
                        f"rotation {rotation.name}: retire began {recorded['retire'].isoformat()}, but {what} signed "
                        f"under {rotation.from_} until the switch day ({recorded['switch'].isoformat()}) stay valid "
                        f"until {_day(until)}")
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 def _day(moment: datetime) -> str:
@@ -340,8 +338,8 @@ def format_mermaid(timeline: Timeline, *, fence: bool = False) -> str:
         lines.append(f"    section rotation {_mermaid_text(rotation)}")
         mine = [p for p in timeline.phases if p.rotation == rotation]
         for index, phase in enumerate(mine):
-            begin = _midnight(phase.begins)
-            finish = _midnight(mine[index + 1].begins) if index + 1 < len(mine) else begin + timedelta(days=1)
+            begin = start_of_day(phase.begins)
+            finish = start_of_day(mine[index + 1].begins) if index + 1 < len(mine) else begin + timedelta(days=1)
             tags = "done" if phase.recorded else ""
             label = f"{phase.phase}{'' if phase.recorded else ' earliest'}"
             if begin >= timeline.start or finish > timeline.start:
