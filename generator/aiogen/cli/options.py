@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+
+from aiogen.model.clock import parse_instant
 
 STREAM = "-"  # -o -: a YAML stream on stdout; SPEC -: the spec on standard input
 
@@ -20,10 +22,9 @@ STREAM = "-"  # -o -: a YAML stream on stdout; SPEC -: the spec on standard inpu
 def parse_now(text: str) -> datetime:
     """--now: a date (YYYY-MM-DD) or an ISO timestamp; without a time zone it is UTC."""
     try:
-        value = datetime.fromisoformat(text)
+        return parse_instant(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD) or ISO timestamp") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def add_spec_argument(parser: argparse.ArgumentParser, *, several: bool = False,

@@ -26,6 +26,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from aiogen.model.clock import parse_instant
 from aiogen.model.problems import AiogenError, Problem
 from aiogen.output import fs
 from aiogen.output.keyscan import assert_no_private_key
@@ -221,11 +222,10 @@ def lint_files(paths: Sequence[Path], now_text: str | None, warn_within_text: st
 
 def parse_now(text: str) -> datetime:
     try:
-        value = datetime.fromisoformat(text)
+        return parse_instant(text)
     except ValueError:
         raise AiogenError.single(f"--now {text!r} is not a date",
                                  hint="use 2026-01-31 or 2026-01-31T12:00:00Z") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # -- shared helpers --------------------------------------------------------------------------------

@@ -16,9 +16,11 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from aiogen.model.clock import now_utc as now_utc  # its home is model.clock; commands import it from here
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -282,7 +284,3 @@ def _legacy_signature_verifies(child: x509.Certificate, parent: x509.Certificate
     except Exception:  # InvalidSignature, UnsupportedAlgorithm
         return False
     return True
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

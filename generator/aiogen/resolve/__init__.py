@@ -40,7 +40,7 @@ def resolve(
     allow_outside_files: bool = False,
 ) -> Plan:
     """Resolve a Topology into a Plan, or raise `AiogenError` listing every problem."""
-    from aiogen.pki.pem import now_utc
+    from aiogen.model.clock import now_utc
 
     ctx = Context(doc, now or now_utc(), allow_outside_files)
     fleet = Fleet(topology, ctx, read_inputs(topology, ctx))
