@@ -4,7 +4,7 @@ Only CERTIFICATE blocks are accepted where certificates are expected; a private 
 is refused without a byte of it in the message; garbage, truncated, oversized and pathological
 files give one clean error, in time linear in their size; the certificate's own text (subject)
 cannot inject lines into rendered files; a file reference stays inside the spec's directory unless
-``--allow-outside-files`` says otherwise. Also `aiogen.keyscan` on every form of key material.
+``--allow-outside-files`` says otherwise. Also `aiogen.output.keyscan` on every form of key material.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Output safety: aiogen writes only inside ``-o DIR``, only its own files, never a private key.
 
-Named regressions for each rule of `aiogen.tree_writer.write_tree` (docs/hardening.md): hostile names
+Named regressions for each rule of `aiogen.output.tree.write_tree` (docs/hardening.md): hostile names
 cannot leave the directory, user files are never replaced or deleted, symbolic links are never
 followed for writing or deletion, the ownership list cannot be abused, an interrupted render
 leaves every file either old or new, concurrent renders serialise, and a private key anywhere

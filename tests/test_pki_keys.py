@@ -29,7 +29,7 @@ def test_specs_use_aio_spellings_and_nothing_weaker() -> None:
 
 
 def test_cli_offers_exactly_the_key_specs() -> None:
-    # commands/ca.py may not import cryptography at module level, so it spells them out itself.
+    # cli/commands/ca.py may not import cryptography at module level, so it spells them out itself.
     assert list(ca_command.KEY_CHOICES) == keys.names()
 
 

@@ -2,8 +2,8 @@
 
 Pydantic v2 models, strict and closed (`extra="forbid"`): a misspelt field is an error, a string
 where a number belongs is an error. Field names are the camelCase YAML keys. Defaults that depend
-on other fields (names derived from a cluster, a root, an issuer) are applied in `plan.py`, never
-here. `schemas/topology.schema.json` is generated from these models (`aiogen schema`).
+on other fields (names derived from a cluster, a root, an issuer) are applied by `aiogen.resolve`,
+never here. `schemas/topology.schema.json` is generated from these models (`aiogen schema`).
 """
 
 from __future__ import annotations

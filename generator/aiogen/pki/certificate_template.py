@@ -82,7 +82,7 @@ def subject_name(common_name: str | None, organizations: Sequence[str] = ()) -> 
 
 
 def check_dns_name(name: str) -> str:
-    """RFC 1123 host name, optionally with one leading wildcard label: the rule of `aiogen.names`."""
+    """RFC 1123 host name, optionally with one leading wildcard label: the rule of `aiogen.model.names`."""
     from aiogen.model.names import dns_name_problem
 
     problem = dns_name_problem(name)

@@ -39,7 +39,7 @@ def to_yaml(obj: Mapping[str, Any]) -> str:
     A direct writer produces PyYAML's block layout for the shapes templates make (mappings, lists,
     strings, integers, booleans, null); every distinct string's spelling (plain, quoted) is asked
     of PyYAML once and remembered. Anything else falls back to PyYAML itself, so the bytes are
-    always exactly PyYAML's (tests/test_emit.py compares both on every example and on random data).
+    always exactly PyYAML's (tests/test_yamlio_write.py compares both on every example and on random data).
     """
     lines: list[str] = []
     try:
