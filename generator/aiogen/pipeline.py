@@ -2,9 +2,10 @@
 
     spec YAML ─load─▶ Topology ─resolve─▶ Plan ─render─▶ resources ─emit─▶ files / stream / ResourceList
 
-The Topology never leaves this module and `aiogen.resolve`: render, rollout check, simulate and
-timeline read the Plan. `load_phase_plans` resolves the spec once per phase of each rotation, for
-the consumers that walk a whole rollover (simulate).
+The Topology never leaves the loader (`aiogen.yamlio.validate`), this module and `aiogen.resolve`:
+render, rollout check, simulate and timeline read the Plan (tests/test_architecture.py holds this).
+`load_phase_plans` resolves the spec once per phase of each rotation, for the consumers that walk a
+whole rollover (simulate).
 """
 
 from __future__ import annotations
