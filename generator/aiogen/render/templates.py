@@ -21,7 +21,9 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _env: jinja2.Environment | None = None
 
 
-_NOT_YAML_SAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Every character outside [^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff], spelt as the
+# (short) complement: the same set, compiled in ~0.5 ms instead of ~12 ms on every cold start (speed hook).
+_NOT_YAML_SAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def _quote(value: object) -> str:
