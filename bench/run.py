@@ -12,8 +12,9 @@ run round-robin after warm-up, and medians are reported: the machine may be shar
 average before and after each section is recorded too.
 
 Standard library only; runs under any Python >= 3.11 (the fleet's PEMs are made by the venv's
-python, with `cryptography`, which aiogen depends on).
-Timing targets live here and in bench/README.md, never in tests.
+python, with `cryptography`, which aiogen depends on). The sections live here; spawning and
+measuring a child in bench/spawn.py, the tools and machine in bench/environment.py, the tables
+in bench/report.py. Timing targets live here (`TARGETS`) and in bench/README.md, never in tests.
 """
 
 from __future__ import annotations
@@ -21,17 +22,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +36,11 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-import fleet  # noqa: E402  (bench/fleet.py, next to this file)
+import fleet  # noqa: E402  (bench/fleet.py, bench/spawn.py and bench/report.py, next to this file)
+import spawn  # noqa: E402
+from environment import Tools, find_tools, install_step, load, machine  # noqa: E402
+from report import STARTUP_CASES, markdown, target_rows  # noqa: E402
+from spawn import BenchError, Sample, round_robin, run_child, summary  # noqa: E402
 
 TARGETS = {
     "startup_ratio": 8.0,  # cold `aiogen render -o -` and `aiogen validate` (1 cluster) <= 8x `python -c pass`
@@ -56,226 +57,7 @@ QUICK = {"startup_runs": 5, "startup_warmup": 1, "plugin_runs": 3, "plugin_warmu
 SIZE_SMALL, SIZE_LARGE = 1000, 10000  # the per-cluster comparison (quick mode: its two largest sizes)
 
 
-# ---------------------------------------------------------------- running children
-
-
-@dataclass
-class Sample:
-    wall_ms: float
-    cpu_ms: float  # user + system of the child and the children it reaped
-    rss_mb: float  # peak resident set of the child (or of its largest reaped child)
-    rc: int
-    stderr: str
-
-
-# A small process (python -S, standard library only) forks and execs every measured command and
-# reports os.wait4's rusage. A forked child's peak RSS starts at its parent's size, so spawning
-# from this ~9 MB process, not from the benchmark itself, keeps peak RSS figures honest; the
-# command's wall time is taken inside it, around fork → exec → wait4.
-_SPAWNER = r"""
-import json, os, signal, sys, time
-for line in sys.stdin:
-    req = json.loads(line)
-    fin = os.open(req["stdin"] or os.devnull, os.O_RDONLY)
-    fout = os.open(req["stdout"] or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    ferr = os.open(req["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.dup2(fin, 0)
-            os.dup2(fout, 1)
-            os.dup2(ferr, 2)
-            if req["cwd"]:
-                os.chdir(req["cwd"])
-            signal.alarm(req["timeout"])
-            os.execve(req["argv"][0], req["argv"], req["env"])
-        finally:
-            os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.perf_counter() - start
-    for fd in (fin, fout, ferr):
-        os.close(fd)
-    sys.stdout.write(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss,
-                                 "rc": os.waitstatus_to_exitcode(status)}) + "\n")
-    sys.stdout.flush()
-"""
-
-
-class Spawner:
-    def __init__(self, python: Path) -> None:
-        self.proc = subprocess.Popen([str(python), "-S", "-c", _SPAWNER], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env={"PATH": os.defpath})
-        self.tmp = tempfile.TemporaryDirectory(prefix="aiogen-bench-spawn-")
-
-    def run(self, argv: Sequence[str], *, env: dict[str, str], cwd: Path | None = None,
-            stdin: Path | None = None, stdout: Path | None = None, timeout: float = 900.0) -> Sample:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env.get("PATH"))
-        if exe is None:
-            raise BenchError(f"{argv[0]}: not found on PATH")
-        err = Path(self.tmp.name) / "stderr"
-        request = {"argv": [exe, *argv[1:]], "env": env, "cwd": str(cwd) if cwd else None,
-                   "stdin": str(stdin) if stdin else None, "stdout": str(stdout) if stdout else None,
-                   "stderr": str(err), "timeout": max(1, int(timeout))}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise BenchError("the spawner process died")
-        reply = json.loads(line)
-        text = err.read_text(encoding="utf-8", errors="replace")
-        return Sample(reply["wall"] * 1000, reply["cpu"] * 1000, reply["maxrss_kb"] / 1024, reply["rc"], text)
-
-    def close(self) -> None:
-        if self.proc.stdin:
-            self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-        self.tmp.cleanup()
-
-
-_spawner: Spawner | None = None
-
-
-def run_child(argv: Sequence[str], *, env: dict[str, str], cwd: Path | None = None, stdin: Path | None = None,
-              stdout: Path | None = None, timeout: float = 900.0) -> Sample:
-    """Run one child to completion and measure it (wall, CPU, peak RSS, exit code, stderr)."""
-    if _spawner is None:
-        raise BenchError("the spawner is not started")
-    return _spawner.run(argv, env=env, cwd=cwd, stdin=stdin, stdout=stdout, timeout=timeout)
-
-
-def summary(samples: Sequence[Sample]) -> dict[str, Any]:
-    walls = sorted(s.wall_ms for s in samples)
-    cpus = [s.cpu_ms for s in samples]
-    quartiles = statistics.quantiles(walls, n=4) if len(walls) >= 2 else [walls[0]] * 3
-    return {
-        "runs": len(samples),
-        "wall_ms": {"median": round(statistics.median(walls), 1), "min": round(walls[0], 1),
-                    "max": round(walls[-1], 1), "iqr": round(quartiles[2] - quartiles[0], 1)},
-        "cpu_ms": {"median": round(statistics.median(cpus), 1), "min": round(min(cpus), 1)},
-        "peak_rss_mb": round(max(s.rss_mb for s in samples), 1),
-    }
-
-
-def round_robin(cases: dict[str, Callable[[], Sample]], runs: int, warmup: int) -> dict[str, list[Sample]]:
-    """Run every case once per round, `warmup` unrecorded rounds first; fail loudly on a non-zero exit."""
-    out: dict[str, list[Sample]] = {name: [] for name in cases}
-    for round_ in range(warmup + runs):
-        for name, case in cases.items():
-            sample = case()
-            if sample.rc != 0:
-                raise BenchError(f"{name}: exit {sample.rc}: {sample.stderr.strip()[-2000:]}")
-            if round_ >= warmup:
-                out[name].append(sample)
-    return out
-
-
-class BenchError(RuntimeError):
-    pass
-
-
-# ---------------------------------------------------------------- the environment
-
-
-@dataclass
-class Tools:
-    python: Path  # the venv's interpreter
-    aiogen: Path  # the venv's console script
-    kustomize: Path | None
-    env: dict[str, str]
-
-
-def find_tools(venv: Path | None, kustomize: str | None) -> Tools:
-    bindir = (venv / "bin") if venv else _default_bindir()
-    python, aiogen = bindir / "python", bindir / "aiogen"
-    for exe in (python, aiogen):
-        if not os.access(exe, os.X_OK):
-            raise BenchError(f"{exe} not found: create the venv (bash .ci/run) or pass --venv")
-    kpath = Path(kustomize) if kustomize else REPO / ".tools" / "bin" / "kustomize"
-    if not os.access(kpath, os.X_OK):
-        found = shutil.which("kustomize")
-        kpath = Path(found) if found else None  # type: ignore[assignment]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AIOGEN_", "VIRTUAL_ENV"))}
-    # the exec function is named by its bare console-script name, resolved on PATH (DESIGN.md)
-    env["PATH"] = os.pathsep.join([str(bindir), *( [str(kpath.parent)] if kpath else []), env.get("PATH", "")])
-    env["LC_ALL"] = env.get("LC_ALL", "C.UTF-8")
-    return Tools(python, aiogen, kpath, env)
-
-
-def _default_bindir() -> Path:
-    here = Path(sys.executable).parent
-    if (here / "aiogen").exists():
-        return here
-    return REPO / ".venv" / "bin"
-
-
-def machine(tools: Tools) -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    pyver = subprocess.run([str(tools.python), "-c", "import sys; print(sys.version.split()[0])"],
-                           capture_output=True, text=True, env=tools.env).stdout.strip()
-    kver = None
-    if tools.kustomize:
-        kver = subprocess.run([str(tools.kustomize), "version"], capture_output=True, text=True,
-                              env=tools.env).stdout.strip() or None
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or None
-    dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "generator", "templates"],
-                                capture_output=True, text=True).stdout.strip())
-    return {
-        "nproc": os.cpu_count(), "cpu_model": model, "mem_gib": mem_gib, "kernel": platform.release(),
-        "python": pyver, "python_path": str(tools.python), "kustomize": kver,
-        "kustomize_path": str(tools.kustomize) if tools.kustomize else None,
-        "aiogen_commit": commit, "aiogen_tree_dirty": dirty,
-    }
-
-
-def load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 # ---------------------------------------------------------------- sections
-
-
-def install_step(tools: Tools) -> dict[str, Any]:
-    """What `pip install` does for a wheel, done for this (editable) venv: compile aiogen's templates.
-
-    A wheel carries `templates/compiled.marshal` from its build; an editable install has it only once
-    `python -m aiogen.render.compiled` ran. Without it aiogen is still correct, only slower to start.
-    Run once before any measurement: nothing is kept between the measured runs themselves.
-    """
-    check = ("import sys\nfrom aiogen.render import compiled, templates\n"
-             "sys.exit(0 if compiled.current() else 3)\n")
-    probe = subprocess.run([str(tools.python), "-c", check], capture_output=True, text=True, env=tools.env)
-    if probe.returncode == 0:
-        return {"compiled_templates": "current", "note": "compiled templates already current (built at install)"}
-    if probe.returncode != 3:
-        return {"compiled_templates": "unavailable", "note": "this aiogen has no compiled templates: "
-                f"{probe.stderr.strip()[-300:]}"}
-    made = subprocess.run([str(tools.python), "-m", "aiogen.render.compiled"], capture_output=True, text=True,
-                          env=tools.env)
-    if made.returncode != 0:
-        raise BenchError(f"python -m aiogen.render.compiled failed: {made.stderr.strip()}")
-    return {"compiled_templates": "built", "note": "`python -m aiogen.render.compiled` (the wheel build does this; "
-            "an editable install needs it once)"}
-
-
-STARTUP_CASES = ("python -c pass", "aiogen render (1 cluster, -o -)", "aiogen render (1 cluster, -o DIR)",
-                 "aiogen validate (1 cluster)")
 
 
 def bench_startup(tools: Tools, work: Path, runs: int, warmup: int) -> dict[str, Any]:
@@ -586,156 +368,6 @@ def bench_phases(tools: Tools, work: Path, sizes: Sequence[int]) -> dict[str, An
     return out
 
 
-# ---------------------------------------------------------------- report
-
-
-def _fmt(value: Any, unit: str = "") -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:,.1f}{unit}" if abs(value) >= 10 else f"{value:,.2f}{unit}"
-    if isinstance(value, int):
-        return f"{value:,}{unit}"
-    return f"{value}{unit}"
-
-
-def _met(value: bool | None) -> str:
-    return {True: "met", False: "**missed**", None: "–"}[value]
-
-
-def _cases_table(cases: dict[str, Any], ratios: bool) -> list[str]:
-    head = "| command | wall median (min) | CPU median |" + (" × `python -c pass` (wall / CPU) |" if ratios else "")
-    lines = [head + " peak RSS |", "|---|---:|---:|" + ("---:|" if ratios else "") + "---:|"]
-    for name, st in cases.items():
-        wall, cpu = st["wall_ms"], st["cpu_ms"]
-        row = f"| `{name}` | {wall['median']:.1f} ms ({wall['min']:.1f}) | {cpu['median']:.1f} ms |"
-        if ratios:
-            row += f" {st['ratio_wall']}× / {st['ratio_cpu']}× |"
-        lines.append(row + f" {st['peak_rss_mb']:.0f} MB |")
-    return lines
-
-
-def markdown(results: dict[str, Any]) -> str:
-    m = results["machine"]
-    lines = [
-        f"aiogen benchmark, {results['date']}{' (quick mode)' if results['quick'] else ''}",
-        "",
-        f"machine: {m['nproc']} × {m['cpu_model']}, {m['mem_gib']} GiB, Linux {m['kernel']}, Python {m['python']}, "
-        f"kustomize {m['kustomize'] or 'missing'}; aiogen {m['aiogen_commit']}"
-        f"{' + uncommitted changes' if m['aiogen_tree_dirty'] else ''}; "
-        f"load average (1/5/15 min) {results['load_before']} before, {results['load_after']} after",
-        "",
-        f"install step: {results.get('install', {}).get('note', '–')}",
-    ]
-    s = results["startup"]
-    lines += ["", "### Start-up, cold: one-cluster spec", ""]
-    if "error" in s or not s.get("cases"):
-        lines.append(f"not measured: {s.get('error') or s.get('reason', 'skipped')}")
-    else:
-        lines.append(f"every run a fresh process; median of {s['runs']} runs after {s['warmup']} warm-up rounds, "
-                     "round-robin")
-        lines += ["", *_cases_table(s["cases"], ratios=True)]
-    p = results["plugin"]
-    lines += ["", "### Plugin overhead, cold: `kustomize build` of a one-cluster spec", ""]
-    if not p.get("available"):
-        lines.append(f"not available: {p.get('reason') or p.get('error')}")
-    else:
-        lines.append(f"median of {p['runs']} runs after {p['warmup']} warm-up rounds, round-robin")
-        lines += ["", *_cases_table(p["cases"], ratios=False)]
-        lines.append(f"\naiogen / printer: {p['ratio']}× ({p['overhead_ms']:.1f} ms more); "
-                     f"same documents: {_fmt(p['same_output'])}")
-    lines += _fleet_markdown(results["fleet"])
-    sim = results["simulate"]
-    lines += ["", f"### Simulation: `aiogen simulate`, {sim.get('clusters')} clusters, EC keys", ""]
-    if not sim.get("available"):
-        lines.append(f"not available: {sim.get('reason') or sim.get('error')}")
-    else:
-        lines.append(f"`{sim['command']}`: exit {sim['rc']}, {sim['wall_s']:.1f} s wall, {sim['cpu_s']:.1f} s CPU, "
-                     f"{_fmt(sim['checks'])} checks ({_fmt(sim['failed_checks'])} failed), "
-                     f"{_fmt(sim['handshakes'])} real TLS handshakes, {_fmt(sim['reused'])} reused verdicts "
-                     f"(counts from: {sim['counts_from']}), peak RSS {sim['peak_rss_mb']:.0f} MB"
-                     + (f"\n\nerror: {sim['error']}" if "error" in sim else ""))
-    ph = results.get("phases") or {}
-    if ph and not ph.get("error") and ph.get("available", True):
-        keys = ("import_cli", "import_pipeline", "parse_yaml", "validate", "resolve", "render", "emit", "total")
-        lines += ["", "### Where one render's time goes (bench/phases.py, one process, ms)", "",
-                  "| clusters | " + " | ".join(keys) + " |", "|---:|" + "---:|" * len(keys)]
-        for n, row in ph.items():
-            if "error" in row:
-                lines.append(f"| {n} | failed: {row['error'][:200]} |")
-            else:
-                lines.append(f"| {int(n):,} | " + " | ".join(_fmt(row.get(k)) for k in keys) + " |")
-    lines += ["", "### Targets", "", "| target | measured | goal | |", "|---|---|---|---|"]
-    for row in results["targets"]:
-        lines.append(f"| {row['what']} | {row['measured']} | {row['goal']} | {_met(row['met'])} |")
-    return "\n".join(lines) + "\n"
-
-
-def _fleet_markdown(f: dict[str, Any]) -> list[str]:
-    lines = ["", "### Fleet scale, cold: `aiogen render SPEC -o -` and `-o DIR` (a new directory each run)", ""]
-    if "error" in f or not f.get("sizes"):
-        return [*lines, f"not measured: {f.get('error') or f.get('reason', 'skipped')}"]
-    lines += [f"shape per cluster: {f['shape']}", "",
-              "| clusters | output | spec | resources | wall | CPU | per cluster | peak RSS |",
-              "|---:|---|---:|---:|---:|---:|---:|---:|"]
-    notes = []
-    for r in f["sizes"]:
-        out = "`-o -`" if r["output"] == "-" else "`-o DIR`"
-        if "error" in r:
-            lines.append(f"| {r['clusters']:,} | {out} | {r['spec_bytes'] / 1024:,.0f} KiB | failed | | | | |")
-            notes.append(f"{r['clusters']:,} clusters ({out}) failed: {r['error']}")
-            continue
-        lines.append(f"| {r['clusters']:,} | {out} | {r['spec_bytes'] / 1024:,.0f} KiB | {_fmt(r['resources'])} | "
-                     f"{r['wall_s']:.2f} s | {r['cpu_s']:.2f} s | {r['per_cluster_ms']:.2f} ms | "
-                     f"{r['peak_rss_mb']:.0f} MB |")
-    pc, dv = f["per_cluster"], f["dir_vs_stream"]
-    lines += ["", f"time per cluster at {_fmt(pc['large'])} / at {_fmt(pc['small'])}: {_fmt(pc['ratio'])}×; "
-              f"`-o DIR` / `-o -` at {_fmt(dv['clusters'])} clusters: {_fmt(dv['ratio'])}×"]
-    if notes:
-        lines += ["", *notes]
-    return lines
-
-
-def target_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
-    s, p, f, sim = results["startup"], results["plugin"], results["fleet"], results["simulate"]
-    cases = s.get("cases") or {}
-    pc, dv, lg = (f.get("per_cluster") or {}), (f.get("dir_vs_stream") or {}), (f.get("largest") or {})
-    met = f.get("met") or {}
-
-    def startup(name: str) -> str:
-        case = cases.get(name)
-        return f"{case['ratio_wall']}× ({case['wall_ms']['median']:.0f} ms)" if case else "not measured"
-
-    return [
-        {"what": "cold `aiogen render` (1 cluster, -o -) vs `python -c pass`", "measured": startup(STARTUP_CASES[1]),
-         "goal": f"≤ {TARGETS['startup_ratio']:g}×", "met": _ratio_met(cases.get(STARTUP_CASES[1]))},
-        {"what": "cold `aiogen validate` (1 cluster) vs `python -c pass`", "measured": startup(STARTUP_CASES[3]),
-         "goal": f"≤ {TARGETS['startup_ratio']:g}×", "met": _ratio_met(cases.get(STARTUP_CASES[3]))},
-        {"what": "cold `kustomize build` through aiogen vs through a Python ResourceList printer",
-         "measured": (f"{p['ratio']}× ({p['exec_build_ms']:.0f} vs {p['printer_build_ms']:.0f} ms)"
-                      if p.get("available") else "not available"),
-         "goal": f"≤ {TARGETS['plugin_ratio']:g}×", "met": p.get("met")},
-        {"what": f"`-o DIR` vs `-o -`, {_fmt(dv.get('clusters'))} clusters", "measured": f"{_fmt(dv.get('ratio'))}×",
-         "goal": f"≤ {TARGETS['fleet_dir_ratio']:g}× (10,000 clusters)", "met": met.get("fleet_dir_ratio")},
-        {"what": f"time per cluster at {_fmt(pc.get('large'))} vs at {_fmt(pc.get('small'))}",
-         "measured": f"{_fmt(pc.get('ratio'))}×",
-         "goal": f"≤ {TARGETS['fleet_per_cluster_ratio']:g}× (10,000 vs 1,000)",
-         "met": met.get("fleet_per_cluster_ratio")},
-        {"what": f"peak RSS, {_fmt(lg.get('clusters'))} clusters", "measured": f"{_fmt(lg.get('peak_rss_mb'), ' MB')}",
-         "goal": f"≤ {TARGETS['fleet_rss_mb']:g} MB (10,000 clusters)", "met": met.get("fleet_rss_mb")},
-        {"what": f"`aiogen simulate`, {sim.get('clusters')} clusters",
-         "measured": (f"{sim['wall_s']:.1f} s; {_fmt(sim['handshakes'])} handshakes, {_fmt(sim['reused'])} reused"
-                      if sim.get("available") else "not available"),
-         "goal": f"≤ {TARGETS['simulate_s']:g} s (1,000 clusters)", "met": sim.get("met")},
-    ]
-
-
-def _ratio_met(case: dict[str, Any] | None) -> bool | None:
-    return case["ratio_wall"] <= TARGETS["startup_ratio"] if case else None
-
-
 # ---------------------------------------------------------------- main
 
 
@@ -766,9 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     skip = {x.strip() for x in args.skip.split(",") if x.strip()}
     out_json = args.json or BENCH / ("results-quick.json" if args.quick else "results.json")
 
-    global _spawner
     tools = find_tools(args.venv, args.kustomize)
-    _spawner = Spawner(tools.python)
+    spawn.start(tools.python)
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(), "quick": args.quick,
         "machine": machine(tools), "load_before": load(), "targets_config": TARGETS, "config": cfg,
@@ -804,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             phase_sizes = (1, 10) if args.quick else (1, 1000)
             results["phases"] = step("phases", lambda: bench_phases(tools, work, phase_sizes))
     finally:
-        _spawner.close()
+        spawn.stop()
     results["elapsed_s"] = round(time.perf_counter() - t0, 1)
     results["load_after"] = load()
     results["targets"] = target_rows(results)
