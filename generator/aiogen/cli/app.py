@@ -99,6 +99,9 @@ def console() -> None:
     """
     import gc
 
+    from aiogen.cli import fast  # speed hook: no collections in a one-shot render (aiogen.cli.fast)
+
+    fast.prepare(sys.argv[1:])
     code = main()
     gc.freeze()
     sys.exit(code)

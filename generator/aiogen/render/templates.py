@@ -21,7 +21,10 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _env: jinja2.Environment | None = None
 
 
-_NOT_YAML_SAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters YAML may not hold raw: all but tab, LF, CR, 20-7E, A0-2027, 202A-D7FF, E000-FFFD and 10000-10FFFF.
+# Spelt as that short list rather than a negated class over all of Unicode: the same set, compiled in ~0.5 ms
+# instead of ~12 ms on every cold start (speed hook; tests/test_fast_start.py checks every code point).
+_NOT_YAML_SAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 
 
 def _quote(value: object) -> str:
@@ -34,8 +37,10 @@ def _environment() -> jinja2.Environment:
     if _env is None:
         import jinja2
 
+        from aiogen.render import compiled
+
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            loader=compiled.loader(TEMPLATES),  # speed hook: code compiled at install time, when current
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             keep_trailing_newline=True,

@@ -1,0 +1,111 @@
+"""What is measured with what: the venv's python and aiogen, kustomize, the machine, its load."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spawn import BenchError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Tools:
+    python: Path  # the venv's interpreter
+    aiogen: Path  # the venv's console script
+    kustomize: Path | None
+    env: dict[str, str]
+
+
+def find_tools(venv: Path | None, kustomize: str | None) -> Tools:
+    bindir = (venv / "bin") if venv else _default_bindir()
+    python, aiogen = bindir / "python", bindir / "aiogen"
+    for exe in (python, aiogen):
+        if not os.access(exe, os.X_OK):
+            raise BenchError(f"{exe} not found: create the venv (bash .ci/run) or pass --venv")
+    kpath = Path(kustomize) if kustomize else REPO / ".tools" / "bin" / "kustomize"
+    if not os.access(kpath, os.X_OK):
+        found = shutil.which("kustomize")
+        kpath = Path(found) if found else None  # type: ignore[assignment]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AIOGEN_", "VIRTUAL_ENV"))}
+    # the exec function is named by its bare console-script name, resolved on PATH (DESIGN.md)
+    env["PATH"] = os.pathsep.join([str(bindir), *( [str(kpath.parent)] if kpath else []), env.get("PATH", "")])
+    env["LC_ALL"] = env.get("LC_ALL", "C.UTF-8")
+    return Tools(python, aiogen, kpath, env)
+
+
+def _default_bindir() -> Path:
+    here = Path(sys.executable).parent
+    if (here / "aiogen").exists():
+        return here
+    return REPO / ".venv" / "bin"
+
+
+def machine(tools: Tools) -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    pyver = subprocess.run([str(tools.python), "-c", "import sys; print(sys.version.split()[0])"],
+                           capture_output=True, text=True, env=tools.env).stdout.strip()
+    kver = None
+    if tools.kustomize:
+        kver = subprocess.run([str(tools.kustomize), "version"], capture_output=True, text=True,
+                              env=tools.env).stdout.strip() or None
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or None
+    dirty = bool(subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "generator", "templates"],
+                                capture_output=True, text=True).stdout.strip())
+    return {
+        "nproc": os.cpu_count(), "cpu_model": model, "mem_gib": mem_gib, "kernel": platform.release(),
+        "python": pyver, "python_path": str(tools.python), "kustomize": kver,
+        "kustomize_path": str(tools.kustomize) if tools.kustomize else None,
+        "aiogen_commit": commit, "aiogen_tree_dirty": dirty,
+    }
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+
+
+def install_step(tools: Tools) -> dict[str, Any]:
+    """What `pip install` does for a wheel, done for this (editable) venv: compile aiogen's templates.
+
+    A wheel carries `templates/compiled.marshal` from its build; an editable install has it only once
+    `python -m aiogen.render.compiled` ran. Without it aiogen is still correct, only slower to start.
+    Run once before any measurement: nothing is kept between the measured runs themselves.
+    """
+    check = ("import sys\nfrom aiogen.render import compiled, templates\n"
+             "sys.exit(0 if compiled.current() else 3)\n")
+    probe = subprocess.run([str(tools.python), "-c", check], capture_output=True, text=True, env=tools.env)
+    if probe.returncode == 0:
+        return {"compiled_templates": "current", "note": "compiled templates already current (built at install)"}
+    if probe.returncode != 3:
+        return {"compiled_templates": "unavailable", "note": "this aiogen has no compiled templates: "
+                f"{probe.stderr.strip()[-300:]}"}
+    made = subprocess.run([str(tools.python), "-m", "aiogen.render.compiled"], capture_output=True, text=True,
+                          env=tools.env)
+    if made.returncode != 0:
+        raise BenchError(f"python -m aiogen.render.compiled failed: {made.stderr.strip()}")
+    return {"compiled_templates": "built", "note": "`python -m aiogen.render.compiled` (the wheel build does this; "
+            "an editable install needs it once)"}
