@@ -164,6 +164,7 @@ OTHER_WRITERS = {
     "aiogen.simulate.handshake": "ssl loads a key only from a file: a 0600 temporary, removed at once",
     "aiogen.simulate.export": "creates the export root before output.fs opens it",
     "aiogen.rollout.git": "unpacks the spec's directory at a git revision into a private temporary directory",
+    "aiogen.render.compiled": "install time: writes the compiled templates into the package, never user output",
 }
 
 
