@@ -61,9 +61,10 @@ def build_path(leaf: x509.Certificate, untrusted: Sequence[x509.Certificate],
             return path if anchor == current else [*path, anchor]
         issuer = next((h for h in helpers if h not in path and _issued_by(current, h)), None)
         if issuer is None:
-            subject = current.issuer.rfc4514_string() or "an empty name"
+            name = current.subject.rfc4514_string()
+            who = f"'{name}'" if name else "the leaf (it has no subject name)"
             return (f"unable to get local issuer certificate: no certificate of the trust bundle or the chain "
-                    f"issued '{current.subject.rfc4514_string()}' (its issuer is '{subject}')")
+                    f"issued {who} (its issuer is '{current.issuer.rfc4514_string()}')")
         path.append(issuer)
     return "the chain is longer than any OpenSSL client builds here"
 
