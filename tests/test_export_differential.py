@@ -185,6 +185,25 @@ def test_a_chain_openssl_accepts_passes_simulate_and_every_check_agrees(name: st
     assert all(c["result"] == "pass" for c in checks), [c["reason"] for c in checks]
 
 
+def test_an_rsa_pss_signed_intermediate_is_stood_in_with_pss_and_passes(tmp_path: Path) -> None:
+    spec = corpus._build(corpus.Case("pss", root_key=("-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048")),
+                         tmp_path)
+    for name, issuer, serial, extra in (("int", "root", "0x1f", ("-sigopt", "rsa_padding_mode:pss", "-sigopt",
+                                                                 "rsa_pss_saltlen:digest")),
+                                        ("leaf", "int", "0x2f", ())):
+        corpus._run("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", f"{issuer}.pem", "-CAkey", f"{issuer}.key",
+                    "-set_serial", serial, "-days", "30", "-sha256", *extra, "-extfile", f"{name}.ext",
+                    "-out", f"{name}.pem", cwd=tmp_path)
+    shutil.copy(tmp_path / "int.pem", tmp_path / "pki" / "ica-a.pem")
+    assert "rsassaPss" in corpus._run("openssl", "x509", "-in", "int.pem", "-noout", "-text", cwd=tmp_path)
+    _openssl_accepts(tmp_path)
+    checks = _simulate_agrees(spec, tmp_path / "export")
+    assert checks and all(c["result"] == "pass" for c in checks), [c["reason"] for c in checks]
+    served = (tmp_path / "export" / checks[0]["directory"] / "server.crt").read_text()
+    (tmp_path / "served-int.pem").write_text("-----BEGIN" + served.split("-----BEGIN")[2])
+    assert "rsassaPss" in corpus._run("openssl", "x509", "-in", "served-int.pem", "-noout", "-text", cwd=tmp_path)
+
+
 def _remake_device_root(work: Path, ext: str) -> None:
     (work / "devices.cnf").write_text(f"[req]\ndistinguished_name=dn\n[dn]\n[v3]\n{ext}\n")
     corpus._run("openssl", "req", "-x509", "-new", "-key", "devices.key", "-subj", "/CN=devices", "-days", "3650",
