@@ -241,6 +241,30 @@ def test_what_validate_refuses_simulate_refuses_with_the_same_error(case: corpus
     assert not (tmp_path / "export").exists()
 
 
+DEVICE_ROOTS_REFUSED = {
+    "device root with extendedKeyUsage serverAuth": (corpus.CA + "\nextendedKeyUsage=serverAuth",
+                                                      "error 26 at 1 depth lookup: unsuitable certificate purpose",
+                                                      "its extendedKeyUsage [serverAuth] lacks clientAuth"),
+    "device root with an unknown critical extension": (corpus.CA + "\n1.3.6.1.4.1.99999.7=critical,DER:0500",
+                                                        "error 34 at 1 depth lookup: unhandled critical extension",
+                                                        "its critical extension 1.3.6.1.4.1.99999.7 is unknown"),
+}
+
+
+@pytest.mark.parametrize("name", DEVICE_ROOTS_REFUSED)
+def test_a_device_root_openssl_refuses_is_refused_by_validate_and_simulate(name: str, tmp_path: Path) -> None:
+    ext, openssl_says, aiogen_says = DEVICE_ROOTS_REFUSED[name]
+    spec = corpus._build(corpus.Case("sound"), tmp_path)
+    _remake_device_root(tmp_path, ext)
+    proof = corpus._run("openssl", "verify", "-purpose", "sslclient", "-auth_level", "2", "-CAfile", "devices.pem",
+                        "sensor.pem", cwd=tmp_path)
+    assert openssl_says in proof, proof
+    for command in ("validate", "simulate"):
+        run = aiogen(command, spec)
+        assert run.code != 0 and f" spec.clientRoots.devices.certificate.file: 'CN=devices': {aiogen_says}" in run.err, \
+            (command, run.err)
+
+
 def test_a_key_a_stand_in_cannot_reproduce_fails_closed_with_the_reason(tmp_path: Path) -> None:
     """openssl accepts a P-521 root; aiogen cannot re-make one, so every check FAILs and says why."""
     spec = corpus._build(corpus.Case("p521", root_key=("-algorithm", "EC", "-pkeyopt",
