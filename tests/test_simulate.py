@@ -134,7 +134,9 @@ def test_a_san_missing_the_name_clients_dial_fails() -> None:
     assert failed.reason == ("the certificate names mqtt.lyon.contoso.example, plant-mqtts.azure-iot-operations.svc, "
                              "not plant-mqtts.azure-iot-operations.svc.cluster.local (the name in-cluster clients dial)")
     assert "Hostname mismatch" in (failed.handshake_client or "")
-    assert "subjectAltName" in (failed.path_validation or "")
+    assert failed.path_validation == ("hostname mismatch: its subjectAltName names mqtt.lyon.contoso.example, "
+                                      "plant-mqtts.azure-iot-operations.svc, not "
+                                      "plant-mqtts.azure-iot-operations.svc.cluster.local")
 
 
 def test_a_client_root_missing_from_the_client_ca_config_map_fails() -> None:

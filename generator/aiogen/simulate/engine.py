@@ -4,7 +4,7 @@ The simulation builds a throwaway PKI from the Plan (`aiogen.simulate.material`,
 keep every property of a supplied certificate: `aiogen.simulate.stand_in`), issues every listener
 certificate as cert-manager's CA issuer would, and for every listener port (AIO's default listener
 included) and every client population (`aiogen.simulate.populations`) checks the pair twice
-(`aiogen.simulate.handshake`): RFC 5280 path validation and a real TLS handshake on loopback (mTLS
+(`aiogen.simulate.handshake`): OpenSSL's path validation and a real TLS handshake on loopback (mTLS
 where the port authenticates clients by X.509). Which pairs: `aiogen.simulate.planning`; running
 them: `aiogen.simulate.running`; why one failed: `aiogen.simulate.diagnosis`. docs/simulate.md has
 the full model.

@@ -2,13 +2,13 @@
 
 Two independent answers, which must agree:
 
-* **RFC 5280 path validation** with `cryptography.x509.verification`, modelling the clients users
-  run. MQTT clients are OpenSSL-based (mosquitto, paho-mqtt through Python's ``ssl``), and OpenSSL
+* **path validation as OpenSSL does it** (`aiogen.simulate.path`), modelling the clients users
+  run: MQTT clients are OpenSSL-based (mosquitto, paho-mqtt through Python's ``ssl``), and OpenSSL
   without ``X509_V_FLAG_PARTIAL_CHAIN`` accepts only a **self-signed root** as a trust anchor: an
   intermediate in the trust bundle helps build the path but does not end it (docs/simulate.md,
-  "The model"). So only the self-signed certificates of a bundle go into the verifier's store; the
-  others are offered as untrusted intermediates. Device certificates are validated as OpenSSL
-  does too: no SubjectAltName is required of a client certificate.
+  "The model"). The path's rules are `aiogen.pki.judge`'s (OpenSSL 3 at security level 2), not a
+  WebPKI profile. Device certificates are validated as OpenSSL does too: no SubjectAltName is
+  required of a client certificate.
 * **A real TLS handshake** on 127.0.0.1 with Python's ``ssl``: the server presents the chain
   (leaf + intermediates), the client verifies it against the bundle and checks the name it
   dialled (``server_hostname``: SNI and hostname verification; the certificate need not name
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import ipaddress
 import os
 import queue
 import socket
@@ -37,10 +36,9 @@ from datetime import datetime
 from types import TracebackType
 
 from cryptography import x509
-from cryptography.x509 import verification
 
-from aiogen.pki.chain import is_self_signed
 from aiogen.pki.pem import parse_certificates
+from aiogen.simulate import path
 
 TIMEOUT = 5.0  # seconds, for every socket operation
 _OK = b"K"  # the server's byte after a handshake it accepted
@@ -77,51 +75,18 @@ class HandshakeOutcome:
 # ------------------------------------------------------------------------------ path validation
 
 
-def _split_anchors(bundle: Sequence[x509.Certificate]) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
-    anchors = [c for c in bundle if is_self_signed(c)]
-    others = [c for c in bundle if not is_self_signed(c)]
-    return anchors, others
-
-
-def _subject(hostname: str) -> x509.DNSName | x509.IPAddress:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(hostname))
-    except ValueError:
-        return x509.DNSName(hostname)
-
-
 def verify_server_path(chain: Sequence[x509.Certificate], bundle: Sequence[x509.Certificate], hostname: str,
                        at: datetime) -> str | None:
-    """RFC 5280 validation of a served chain for ``hostname``; None if valid, else why not."""
-    anchors, others = _split_anchors(bundle)
-    if not anchors:
-        return "the trust bundle holds no self-signed root (OpenSSL clients accept only a root as trust anchor)"
-    try:
-        verifier = (verification.PolicyBuilder().store(verification.Store(anchors)).time(at)
-                    .build_server_verifier(_subject(hostname)))
-        verifier.verify(chain[0], [*chain[1:], *others])
-    except verification.VerificationError as error:
-        return str(error)
-    return None
+    """OpenSSL's validation of a served chain for ``hostname`` (`aiogen.simulate.path`); None if valid."""
+    return path.refusal(chain, bundle, "sslserver", at, hostname)
 
 
 def verify_client_path(chain: Sequence[x509.Certificate], client_cas: Sequence[x509.Certificate],
                        at: datetime) -> str | None:
-    """RFC 5280 validation of a client (device) chain against the broker's client CAs."""
-    anchors, others = _split_anchors(client_cas)
-    if not anchors:
+    """OpenSSL's validation of a client (device) chain against the broker's client CAs; None if valid."""
+    if not any(path.self_signed(c) for c in client_cas):
         return "the client-CA bundle holds no self-signed root"
-    ee_policy = verification.ExtensionPolicy.webpki_defaults_ee().may_be_present(
-        x509.SubjectAlternativeName, verification.Criticality.AGNOSTIC, None)
-    try:
-        verifier = (verification.PolicyBuilder().store(verification.Store(anchors)).time(at)
-                    .extension_policies(ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(),
-                                        ee_policy=ee_policy)
-                    .build_client_verifier())
-        verifier.verify(chain[0], [*chain[1:], *others])
-    except verification.VerificationError as error:
-        return str(error)
-    return None
+    return path.refusal(chain, client_cas, "sslclient", at)
 
 
 # ------------------------------------------------------------------------------ handshakes

@@ -96,8 +96,9 @@ def to_json(report: SimulationReport) -> dict[str, Any]:
     return {
         "source": report.source,
         "clock": report.clock.isoformat(),
-        "model": {"pathValidation": "RFC 5280 (cryptography.x509.verification); trust anchors: self-signed roots "
-                                    "only, as OpenSSL clients without partial-chain validation",
+        "model": {"pathValidation": "OpenSSL 3 X509_verify_cert at security level 2 (aiogen.pki.judge); trust "
+                                    "anchors: self-signed roots only, as OpenSSL clients without partial-chain "
+                                    "validation",
                   "handshake": "Python ssl on 127.0.0.1, SNI and hostname verification against the dialled name"},
         "summary": {"checks": len(report.checks), "passed": report.count("pass"), "failed": report.count("FAIL"),
                     "skipped": report.count("skip"), "handshakes": report.handshakes,
