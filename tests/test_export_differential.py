@@ -266,21 +266,33 @@ def test_a_device_root_openssl_refuses_is_refused_by_validate_and_simulate(name:
 
 
 def test_a_key_a_stand_in_cannot_reproduce_fails_closed_with_the_reason(tmp_path: Path) -> None:
-    """openssl accepts a P-521 root; aiogen cannot re-make one, so every check FAILs and says why."""
-    spec = corpus._build(corpus.Case("p521", root_key=("-algorithm", "EC", "-pkeyopt",
-                                                       "ec_paramgen_curve:P-521")), tmp_path)
+    """openssl accepts a P-224 root (security level 2 allows it for a CA); aiogen cannot re-make one, so
+    every check FAILs and says why."""
+    spec = corpus._build(corpus.Case("p224", root_key=("-algorithm", "EC", "-pkeyopt",
+                                                       "ec_paramgen_curve:P-224")), tmp_path)
     _openssl_accepts(tmp_path)
     run = aiogen("simulate", spec, "--json")
     assert run.code == 3
     report = json.loads(run.out)
-    reason = ("cannot stand in for root root-a: its EC secp521r1 key cannot be reproduced (aiogen.pki signs with "
-              "EC P-256/P-384 and RSA 2048-4096 only); the simulation cannot judge a chain it cannot reproduce")
+    reason = ("cannot stand in for root root-a: its EC secp224r1 key cannot be reproduced (aiogen.pki signs with "
+              "EC P-256/P-384/P-521 and RSA 2048-8192 only); the simulation cannot judge a chain it cannot reproduce")
     assert report["checks"] and all(c["result"] == "FAIL" and c["reason"].startswith(reason)
                                     for c in report["checks"]), report["checks"]
     assert any("cannot be stood in, so the simulation fails closed" in note for note in report["notes"])
     assert report["summary"]["handshakes"] == 0 and report["summary"]["reusedVerdicts"] == 0
     table = aiogen("simulate", spec)
     assert reason in table.out and "0 real handshakes, 0 reused verdicts — simulation FAILED" in table.out
+
+
+def test_a_p521_root_is_stood_in_and_passes_as_openssl_says(tmp_path: Path) -> None:
+    spec = corpus._build(corpus.Case("p521", root_key=("-algorithm", "EC", "-pkeyopt",
+                                                       "ec_paramgen_curve:P-521")), tmp_path)
+    _openssl_accepts(tmp_path)
+    run = aiogen("simulate", spec, "--json")
+    assert run.code == 0, run.out[-2000:]
+    report = json.loads(run.out)
+    assert report["checks"] and all(c["result"] == "pass" for c in report["checks"])
+    assert report["summary"]["handshakes"] > 0
 
 
 # -- a real broker ---------------------------------------------------------------------------------

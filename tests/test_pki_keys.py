@@ -18,13 +18,15 @@ def _rsa_public(bits: int) -> rsa.RSAPublicKey:
 
 
 def test_specs_use_aio_spellings_and_nothing_weaker() -> None:
-    assert keys.names() == ["Ec256", "Ec384", "Rsa2048", "Rsa3072", "Rsa4096"]
+    assert keys.names() == ["Ec256", "Ec384", "Ec521", "Rsa2048", "Rsa3072", "Rsa4096", "Rsa8192"]
     assert [(s.family, s.size) for s in KeySpec] == [
         ("EC", 256),
         ("EC", 384),
+        ("EC", 521),
         ("RSA", 2048),
         ("RSA", 3072),
         ("RSA", 4096),
+        ("RSA", 8192),
     ]
 
 
@@ -39,7 +41,7 @@ def test_parse_refuses_other_spellings() -> None:
         KeySpec.parse("Rsa1024")
 
 
-@pytest.mark.parametrize("spec", [KeySpec.Ec256, KeySpec.Ec384, KeySpec.Rsa2048])
+@pytest.mark.parametrize("spec", [KeySpec.Ec256, KeySpec.Ec384, KeySpec.Ec521, KeySpec.Rsa2048])
 def test_generate_round_trips_through_of(spec: KeySpec) -> None:
     key = spec.generate()
     assert KeySpec.of(key) is spec
@@ -47,8 +49,9 @@ def test_generate_round_trips_through_of(spec: KeySpec) -> None:
 
 
 def test_of_refuses_unsupported_keys() -> None:
-    with pytest.raises(UnsupportedKeyError, match="EC curve secp521r1 is not supported"):
-        KeySpec.of(ec.generate_private_key(ec.SECP521R1()))
+    with pytest.raises(UnsupportedKeyError, match="EC curve secp224r1 is not supported"):
+        KeySpec.of(ec.generate_private_key(ec.SECP224R1()))
+    assert KeySpec.of(_rsa_public(8192)) is KeySpec.Rsa8192
     with pytest.raises(UnsupportedKeyError, match="RSA 1024-bit keys are not supported"):
         KeySpec.of(_rsa_public(1024))
     with pytest.raises(UnsupportedKeyError, match="Ed25519PrivateKey keys are not supported"):

@@ -111,18 +111,25 @@ def test_openssl_judges_the_stand_in_as_it_judges_the_original(tmp_path: Path) -
 
 
 def test_what_cannot_be_reproduced_fails_closed() -> None:
+    key = ec.generate_private_key(ec.SECP224R1())
+    p224 = _cert("P224", key, None, [(x509.BasicConstraints(True, None), True)], digest=hashes.SHA256())
+    with pytest.raises(CannotStandIn, match="its EC secp224r1 key cannot be reproduced"):
+        stand_in_key(p224)
+
+
+def test_a_p521_key_is_reproduced() -> None:
     key = ec.generate_private_key(ec.SECP521R1())
     p521 = _cert("P521", key, None, [(x509.BasicConstraints(True, None), True)], digest=hashes.SHA512())
-    with pytest.raises(CannotStandIn, match="its EC secp521r1 key cannot be reproduced"):
-        stand_in_key(p521)
+    made = stand_in_key(p521)
+    assert isinstance(made, ec.EllipticCurvePrivateKey) and made.curve.name == "secp521r1"
 
 
 def test_simulate_fails_closed_and_says_so_when_a_supplied_root_cannot_be_stood_in(tmp_path: Path) -> None:
     from tests.helpers import aiogen
 
-    key = ec.generate_private_key(ec.SECP521R1())
+    key = ec.generate_private_key(ec.SECP224R1())
     root = _cert("Big Root", key, None, [(x509.BasicConstraints(True, None), True), (CA_KU, True)],
-                 digest=hashes.SHA512())
+                 digest=hashes.SHA256())
     (tmp_path / "root.pem").write_bytes(root.public_bytes(Encoding.PEM))
     (tmp_path / "spec.yaml").write_text("""apiVersion: aiogen.io/v1alpha1
 kind: Topology
@@ -145,8 +152,8 @@ spec:
     data = json.loads(run.out)
     assert data["summary"]["passed"] == 0 and data["summary"]["handshakes"] == 0
     assert {c["reason"] for c in data["checks"]} == {
-        "cannot stand in for root big: its EC secp521r1 key cannot be reproduced (aiogen.pki signs with EC "
-        "P-256/P-384 and RSA 2048-4096 only); the simulation cannot judge a chain it cannot reproduce "
+        "cannot stand in for root big: its EC secp224r1 key cannot be reproduced (aiogen.pki signs with EC "
+        "P-256/P-384/P-521 and RSA 2048-8192 only); the simulation cannot judge a chain it cannot reproduce "
         "(docs/simulate.md)"}
-    assert "cannot be stood in, so the simulation fails closed: root big (its EC secp521r1 key cannot be " \
-        "reproduced (aiogen.pki signs with EC P-256/P-384 and RSA 2048-4096 only))" in data["notes"]
+    assert "cannot be stood in, so the simulation fails closed: root big (its EC secp224r1 key cannot be " \
+        "reproduced (aiogen.pki signs with EC P-256/P-384/P-521 and RSA 2048-8192 only))" in data["notes"]

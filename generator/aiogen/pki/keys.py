@@ -1,13 +1,13 @@
 """Which keys may a certificate have, and which hash signs with them?
 
-Only the key types AIO and cert-manager both handle well are offered: EC P-256/P-384 and RSA
-2048/3072/4096 (the BrokerListener spellings ``Ec256``, ``Rsa2048``...:
+Only the key types AIO and cert-manager both handle well are offered: EC P-256/P-384/P-521 and
+RSA 2048/3072/4096/8192 (the BrokerListener spellings ``Ec256``, ``Rsa2048``...:
 https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/howto-configure-tls-auto).
 Weaker choices are not refused at use: they simply do not exist here.
 
 The hash that signs a certificate follows the *signer's* key, exactly as cert-manager's CA and
 SelfSigned signers choose it (``signatureAlgorithmFromPublicKey``, https://cert-manager.io/docs/usage/certificate/):
-RSA ≥4096 → SHA-512, ≥3072 → SHA-384, else SHA-256; P-384 → SHA-384; P-256 → SHA-256.
+RSA ≥4096 → SHA-512, ≥3072 → SHA-384, else SHA-256; P-521 → SHA-512; P-384 → SHA-384; P-256 → SHA-256.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ PublicKey: TypeAlias = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 SignatureHash: TypeAlias = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
 KeyFamily = Literal["EC", "RSA"]
 
-_CURVES: dict[int, type[ec.EllipticCurve]] = {256: ec.SECP256R1, 384: ec.SECP384R1}
+_CURVES: dict[int, type[ec.EllipticCurve]] = {256: ec.SECP256R1, 384: ec.SECP384R1, 521: ec.SECP521R1}
 
 
 class UnsupportedKeyError(ValueError):
-    """A key aiogen does not issue with (Ed25519, P-521, RSA 1024, ...)."""
+    """A key aiogen does not issue with (Ed25519, P-224, RSA 1024, ...)."""
 
 
 class KeySpec(enum.Enum):
@@ -38,9 +38,11 @@ class KeySpec(enum.Enum):
 
     Ec256 = "Ec256"
     Ec384 = "Ec384"
+    Ec521 = "Ec521"
     Rsa2048 = "Rsa2048"
     Rsa3072 = "Rsa3072"
     Rsa4096 = "Rsa4096"
+    Rsa8192 = "Rsa8192"
 
     @property
     def family(self) -> KeyFamily:
@@ -70,19 +72,19 @@ class KeySpec(enum.Enum):
         """The spec of an existing key (private or public); `UnsupportedKeyError` if it has none."""
         if isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey):
             size = key.curve.key_size
-            if isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1):
+            if isinstance(key.curve, ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1):
                 return cls(f"Ec{size}")
             raise UnsupportedKeyError(
-                f"EC curve {key.curve.name} is not supported; use P-256 (Ec256) or P-384 (Ec384)"
+                f"EC curve {key.curve.name} is not supported; use P-256 (Ec256), P-384 (Ec384) or P-521 (Ec521)"
             )
         if isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
-            if key.key_size in (2048, 3072, 4096):
+            if key.key_size in (2048, 3072, 4096, 8192):
                 return cls(f"Rsa{key.key_size}")
             raise UnsupportedKeyError(
-                f"RSA {key.key_size}-bit keys are not supported; use 2048, 3072 or 4096 bits"
+                f"RSA {key.key_size}-bit keys are not supported; use 2048, 3072, 4096 or 8192 bits"
             )
         raise UnsupportedKeyError(
-            f"{type(key).__name__.lstrip('_')} keys are not supported; use EC P-256/P-384 or RSA 2048-4096"
+            f"{type(key).__name__.lstrip('_')} keys are not supported; use EC P-256/P-384/P-521 or RSA 2048-8192"
         )
 
 
@@ -153,6 +155,6 @@ def load_private_key(data: bytes, *, source: str) -> PrivateKey:
         raise PemError(f"{source} is not a readable PEM private key") from None
     except Exception:  # UnsupportedAlgorithm and other backend errors
         raise PemError(f"{source} is a private key of a kind aiogen cannot read") from None
-    KeySpec.of(key)  # raises UnsupportedKeyError for Ed25519, P-521, RSA 1024, ...
+    KeySpec.of(key)  # raises UnsupportedKeyError for Ed25519, P-224, RSA 1024, ...
     assert isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey)
     return key

@@ -45,7 +45,7 @@ from aiogen.simulate import stand_in
 
 # Key algorithms the spec allows but aiogen.pki does not generate; the simulation uses the
 # nearest one of the same family and says so.
-_NEAREST = {"Ec521": KeySpec.Ec384, "Rsa8192": KeySpec.Rsa4096}
+_NEAREST = {"Rsa8192": KeySpec.Rsa4096}  # keys the simulation makes: an 8192-bit key takes many seconds
 
 
 class MaterialError(Exception):
@@ -89,8 +89,8 @@ class ThrowawayPki:
             return KeySpec.Ec256
         if algorithm in _NEAREST:
             nearest = _NEAREST[algorithm]
-            self._note(f"{algorithm} keys stood in with {nearest.value} (aiogen.pki does not generate {algorithm})",
-                       what)
+            self._note(f"{algorithm} keys the simulation makes stood in with {nearest.value} (as strong for path "
+                       "validation; an 8192-bit key takes many seconds to make)", what)
             return nearest
         try:
             return KeySpec.parse(algorithm)

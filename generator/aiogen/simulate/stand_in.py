@@ -41,7 +41,7 @@ def stand_in_key(real: x509.Certificate) -> PrivateKey:
         return KeySpec.of(public).generate()
     except UnsupportedKeyError:
         raise CannotStandIn(f"its {describe_key(public)} key cannot be reproduced (aiogen.pki signs with "
-                            "EC P-256/P-384 and RSA 2048-4096 only)") from None
+                            "EC P-256/P-384/P-521 and RSA 2048-8192 only)") from None
 
 
 def _check_signature(real: x509.Certificate) -> _Digest:

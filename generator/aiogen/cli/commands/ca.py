@@ -22,7 +22,7 @@ NAME = "ca"
 HELP = "Offline CA material: mint a shared root or a per-cluster intermediate, lint certificate files."
 
 # The same spellings as aiogen.pki.keys.KeySpec (a test keeps them equal); weaker keys are not offered.
-KEY_CHOICES = ("Ec256", "Ec384", "Rsa2048", "Rsa3072", "Rsa4096")
+KEY_CHOICES = ("Ec256", "Ec384", "Ec521", "Rsa2048", "Rsa3072", "Rsa4096", "Rsa8192")
 
 
 
