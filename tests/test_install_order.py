@@ -177,3 +177,16 @@ def test_a_custom_cluster_resource_namespace_is_created_and_given_to_cert_manage
     assert "--set clusterResourceNamespace=pki --wait" in lines[helm]
     assert any(line.endswith("--set app.trust.namespace=pki --wait") for line in lines)
     assert not [p for p in tree if "/namespace-pki" in p]
+
+
+def test_issuer_mode_objects_in_the_aio_namespace_are_prerequisites() -> None:
+    """With `issuer: {kind: Issuer}` the issuer and the client-CA ConfigMap live in the AIO namespace, before
+    AIO exists: they are in prerequisites/ (with the Namespace), only broker kinds are in broker/."""
+    from tests.helpers import EXAMPLES
+
+    tree = rendered_tree(EXAMPLES / "azure-managed.yaml")
+    for cluster in ("plant-porto", "plant-oslo"):
+        in_aio = [(p.split("/", 2)[1], yaml.safe_load(t)["kind"]) for p, t in tree.items()
+                  if p.startswith(f"{cluster}/") and "/azure-iot-operations/" in p]
+        assert {k for stage, k in in_aio if stage == "prerequisites"} == {"Issuer", "ConfigMap"}, cluster
+        assert {k for stage, k in in_aio if stage == "broker"} <= {"BrokerListener", "BrokerAuthentication"}
