@@ -190,3 +190,21 @@ def test_issuer_mode_objects_in_the_aio_namespace_are_prerequisites() -> None:
                   if p.startswith(f"{cluster}/") and "/azure-iot-operations/" in p]
         assert {k for stage, k in in_aio if stage == "prerequisites"} == {"Issuer", "ConfigMap"}, cluster
         assert {k for stage, k in in_aio if stage == "broker"} <= {"BrokerListener", "BrokerAuthentication"}
+
+
+def test_the_key_vault_identity_commands_use_the_clis_own_flags() -> None:
+    """`az identity federated-credential create` takes `--audiences` (azure-cli aaz identity/federated_credential
+    _create.py); the issuer is the cluster's own OIDC issuer URL, looked up by its name as the Secret Store
+    extension's guide does (https://learn.microsoft.com/azure/azure-arc/kubernetes/secret-store-extension)."""
+    from tests.helpers import EXAMPLES
+
+    tree = rendered_tree(EXAMPLES / "single-root-keyvault.yaml")
+    (fic,) = [c for c in commands(tree["fabrikam-plant/INSTALL.md"]) if "federated-credential" in c]
+    assert fic == (
+        "az identity federated-credential create --name aiogen-ca-sync --identity-name <IDENTITY_NAME> "
+        "-g <RESOURCE_GROUP> --issuer \"$(az connectedk8s show --name fabrikam-plant -g <RESOURCE_GROUP> "
+        "--query oidcIssuerProfile.issuerUrl -o tsv)\" "
+        "--subject system:serviceaccount:azure-iot-operations:aiogen-ca-sync --audiences api://AzureADTokenExchange")
+    account = yaml.safe_load(tree["fabrikam-plant/prerequisites/azure-iot-operations/serviceaccount-aiogen-ca-sync.yaml"])
+    assert fic.split("system:serviceaccount:")[1].split()[0] == \
+        f"{account['metadata']['namespace']}:{account['metadata']['name']}"

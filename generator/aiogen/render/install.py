@@ -108,7 +108,7 @@ def _key_vault(c: Cluster) -> list[str]:
             + _block(("az identity federated-credential create --name aiogen-ca-sync --identity-name <IDENTITY_NAME>",
                       "-g <RESOURCE_GROUP> --issuer \"$(az connectedk8s show --name "
                       f"{c.name} -g <RESOURCE_GROUP> --query oidcIssuerProfile.issuerUrl -o tsv)\"",
-                      f"--subject system:serviceaccount:{namespace}:{account} --audience api://AzureADTokenExchange"),
+                      f"--subject system:serviceaccount:{namespace}:{account} --audiences api://AzureADTokenExchange"),
                      (f"az role assignment create --role 'Key Vault Secrets User' --assignee {client_id}",
                       f"--scope $(az keyvault show --name {vault} --query id -o tsv)"))
         )
