@@ -208,3 +208,19 @@ def test_the_key_vault_identity_commands_use_the_clis_own_flags() -> None:
     account = yaml.safe_load(tree["fabrikam-plant/prerequisites/azure-iot-operations/serviceaccount-aiogen-ca-sync.yaml"])
     assert fic.split("system:serviceaccount:")[1].split()[0] == \
         f"{account['metadata']['namespace']}:{account['metadata']['name']}"
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_install_md_waits_for_the_trust_bundle_before_create(spec: Path) -> None:
+    """trust-manager marks a Bundle `Synced` once every target ConfigMap is written
+    (cert-manager/trust-manager BundleConditionSynced): `create` must find the ConfigMap it is given."""
+    tree = rendered_tree(spec)
+    for cluster in sorted({p.split("/", 1)[0] for p in tree}):
+        lines = commands(tree[f"{cluster}/INSTALL.md"])
+        (wait,) = [i for i, line in enumerate(lines) if "--for=condition=Synced" in line]
+        name = lines[wait].split()[3].removeprefix("bundles.trust.cert-manager.io/")
+        bundle = yaml.safe_load(tree[f"{cluster}/prerequisites/cluster-scoped/bundle-{name}.yaml"])
+        settings = tree[f"{cluster}/aio-trust-settings.txt"].splitlines()[-1]
+        assert f"configMapName={bundle['metadata']['name']} configMapKey={bundle['spec']['target']['configMap']['key']}" \
+            in settings
+        assert wait < next(i for i, line in enumerate(lines) if line.startswith("az iot ops create"))

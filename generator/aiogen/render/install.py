@@ -141,6 +141,8 @@ def _prerequisites(c: Cluster) -> str:
     commands += [(f"kubectl create secret tls {name} -n {namespace} --cert=<CA_CHAIN_PEM> --key=<CA_KEY_FILE>",)
                  for namespace, name in secrets]
     commands += [(f"kubectl wait --for=condition=Ready {target} --timeout=10m",),
+                 (f"kubectl wait --for=condition=Synced bundles.trust.cert-manager.io/{c.aio_bundle.name} "
+                  "--timeout=5m",),
                  (f"kubectl get configmap {ts.config_map_name} -n {c.namespaces.aio} "
                   f"-o jsonpath='{{.data.{_jsonpath_key(ts.config_map_key)}}}'",)]
     text = f"Apply the prerequisites ({', '.join(p for p in parts if p)})"
