@@ -96,3 +96,131 @@ def test_namespace_opt_out_renders_no_namespace_and_install_md_creates_it() -> N
     for path, text in tree.items():  # never a namespace another installer owns
         if "/namespace-" in path:
             assert yaml.safe_load(text)["metadata"]["name"] not in INSTALLER_NAMESPACES
+
+
+def lab_variant(tmp_path: Path, defaults: str) -> dict[str, str]:
+    """examples/lab.yaml (no files needed) with `spec.defaults` set to the given YAML flow mapping lines."""
+    from tests.helpers import EXAMPLES
+
+    spec = tmp_path / "lab.yaml"
+    spec.write_text((EXAMPLES / "lab.yaml").read_text().replace(
+        "spec:\n  clusters:", f"spec:\n  defaults:\n{defaults}\n  clusters:"))
+    return rendered_tree(spec)
+
+
+def commands(install_md: str) -> list[str]:
+    """The shell commands of INSTALL.md, continuation lines joined."""
+    text = "\n".join(line.strip() for line in install_md.splitlines()).replace("\\\n", "")
+    return [line for line in text.splitlines() if line.split(" ", 1)[0] in {"az", "kubectl", "helm"}]
+
+
+def test_the_aio_namespace_is_protected_from_gitops_pruning() -> None:
+    """AIO lives in that namespace: a prune or a deleted Flux Kustomization / Argo CD Application must not take it."""
+    from tests.helpers import EXAMPLES
+
+    for path, text in rendered_tree(EXAMPLES / "fleet.yaml").items():
+        if "/namespace-" in path:
+            annotations = yaml.safe_load(text)["metadata"]["annotations"]
+            assert annotations == {"kustomize.toolkit.fluxcd.io/prune": "disabled",
+                                   "argocd.argoproj.io/sync-options": "Prune=false,Delete=false"}
+
+
+def test_ca_secrets_the_spec_names_are_created_before_the_issuer_is_awaited() -> None:
+    """A `secret: {name}` keypair is the operator's to create: INSTALL.md says where, between apply and wait."""
+    from tests.helpers import EXAMPLES
+
+    for spec, cluster, expected in (
+        ("fleet", "plant-lyon", "kubectl create secret tls lyon-ica-2025 -n cert-manager"),
+        ("azure-managed", "plant-porto", "kubectl create secret tls porto-ica-2025 -n azure-iot-operations"),
+    ):
+        tree = rendered_tree(EXAMPLES / f"{spec}.yaml")
+        lines = commands(tree[f"{cluster}/INSTALL.md"])
+        (create,) = [i for i, line in enumerate(lines) if line.startswith("kubectl create secret tls")]
+        assert lines[create] == f"{expected} --cert=<CA_CHAIN_PEM> --key=<CA_KEY_FILE>"
+        apply = lines.index("kubectl apply -k prerequisites/")
+        wait = next(i for i, line in enumerate(lines) if line.startswith("kubectl wait"))
+        assert apply < create < wait
+        issuers = [yaml.safe_load(t) for p, t in tree.items() if p.startswith(f"{cluster}/") and "issuer-" in p]
+        assert expected.split()[4] in {i["spec"]["ca"]["secretName"] for i in issuers}
+    # Key Vault and in-cluster CAs need no such step
+    for spec in ("single-root-keyvault", "lab"):
+        tree = rendered_tree(EXAMPLES / f"{spec}.yaml")
+        assert all("kubectl create secret" not in t for p, t in tree.items() if p.endswith("INSTALL.md"))
+
+
+def test_a_custom_aio_namespace_goes_to_create_not_init(tmp_path: Path) -> None:
+    """`az iot ops init` takes no namespace; `create` takes --cluster-namespace
+    (Azure/azure-iot-ops-cli-extension azext_edge/edge/params.py, commands_edge.py)."""
+    tree = lab_variant(tmp_path, "    namespaces: {aio: iot-ops}")
+    lines = commands(tree["lab-1/INSTALL.md"])
+    (init,) = [line for line in lines if line.startswith("az iot ops init")]
+    (create,) = [line for line in lines if line.startswith("az iot ops create")]
+    assert "namespace" not in init
+    assert " --cluster-namespace iot-ops --trust-settings " in create
+    assert "lab-1/prerequisites/cluster-scoped/namespace-iot-ops.yaml" in tree
+
+
+def test_cert_managers_namespaces_are_never_rendered_even_as_the_aio_namespace(tmp_path: Path) -> None:
+    tree = lab_variant(tmp_path, "    namespaces: {aio: cert-manager}")
+    assert not [p for p in tree if "/namespace-" in p]
+    lines = commands(tree["lab-1/INSTALL.md"])
+    assert not [line for line in lines if line.startswith("kubectl create namespace")]
+    assert "the AIO namespace" not in tree["lab-1/INSTALL.md"]
+
+
+def test_a_custom_cluster_resource_namespace_is_created_and_given_to_cert_manager(tmp_path: Path) -> None:
+    tree = lab_variant(tmp_path, "    namespaces: {clusterResource: pki, trust: pki}")
+    lines = commands(tree["lab-1/INSTALL.md"])
+    create_ns = lines.index("kubectl create namespace pki")
+    (helm,) = [i for i, line in enumerate(lines) if line.startswith("helm upgrade cert-manager")]
+    assert create_ns < helm
+    assert "--set clusterResourceNamespace=pki --wait" in lines[helm]
+    assert any(line.endswith("--set app.trust.namespace=pki --wait") for line in lines)
+    assert not [p for p in tree if "/namespace-pki" in p]
+
+
+def test_issuer_mode_objects_in_the_aio_namespace_are_prerequisites() -> None:
+    """With `issuer: {kind: Issuer}` the issuer and the client-CA ConfigMap live in the AIO namespace, before
+    AIO exists: they are in prerequisites/ (with the Namespace), only broker kinds are in broker/."""
+    from tests.helpers import EXAMPLES
+
+    tree = rendered_tree(EXAMPLES / "azure-managed.yaml")
+    for cluster in ("plant-porto", "plant-oslo"):
+        in_aio = [(p.split("/", 2)[1], yaml.safe_load(t)["kind"]) for p, t in tree.items()
+                  if p.startswith(f"{cluster}/") and "/azure-iot-operations/" in p]
+        assert {k for stage, k in in_aio if stage == "prerequisites"} == {"Issuer", "ConfigMap"}, cluster
+        assert {k for stage, k in in_aio if stage == "broker"} <= {"BrokerListener", "BrokerAuthentication"}
+
+
+def test_the_key_vault_identity_commands_use_the_clis_own_flags() -> None:
+    """`az identity federated-credential create` takes `--audiences` (azure-cli aaz identity/federated_credential
+    _create.py); the issuer is the cluster's own OIDC issuer URL, looked up by its name as the Secret Store
+    extension's guide does (https://learn.microsoft.com/azure/azure-arc/kubernetes/secret-store-extension)."""
+    from tests.helpers import EXAMPLES
+
+    tree = rendered_tree(EXAMPLES / "single-root-keyvault.yaml")
+    (fic,) = [c for c in commands(tree["fabrikam-plant/INSTALL.md"]) if "federated-credential" in c]
+    assert fic == (
+        "az identity federated-credential create --name aiogen-ca-sync --identity-name <IDENTITY_NAME> "
+        "-g <RESOURCE_GROUP> --issuer \"$(az connectedk8s show --name fabrikam-plant -g <RESOURCE_GROUP> "
+        "--query oidcIssuerProfile.issuerUrl -o tsv)\" "
+        "--subject system:serviceaccount:azure-iot-operations:aiogen-ca-sync --audiences api://AzureADTokenExchange")
+    account = yaml.safe_load(tree["fabrikam-plant/prerequisites/azure-iot-operations/serviceaccount-aiogen-ca-sync.yaml"])
+    assert fic.split("system:serviceaccount:")[1].split()[0] == \
+        f"{account['metadata']['namespace']}:{account['metadata']['name']}"
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_install_md_waits_for_the_trust_bundle_before_create(spec: Path) -> None:
+    """trust-manager marks a Bundle `Synced` once every target ConfigMap is written
+    (cert-manager/trust-manager BundleConditionSynced): `create` must find the ConfigMap it is given."""
+    tree = rendered_tree(spec)
+    for cluster in sorted({p.split("/", 1)[0] for p in tree}):
+        lines = commands(tree[f"{cluster}/INSTALL.md"])
+        (wait,) = [i for i, line in enumerate(lines) if "--for=condition=Synced" in line]
+        name = lines[wait].split()[3].removeprefix("bundles.trust.cert-manager.io/")
+        bundle = yaml.safe_load(tree[f"{cluster}/prerequisites/cluster-scoped/bundle-{name}.yaml"])
+        settings = tree[f"{cluster}/aio-trust-settings.txt"].splitlines()[-1]
+        assert f"configMapName={bundle['metadata']['name']} configMapKey={bundle['spec']['target']['configMap']['key']}" \
+            in settings
+        assert wait < next(i for i, line in enumerate(lines) if line.startswith("az iot ops create"))

@@ -179,3 +179,102 @@ def test_install_md_lists_the_steps_in_order_with_the_rendered_names(spec: Path)
                    for o in objects)
         assert any(o["kind"] == "Bundle" and o["metadata"]["name"] == settings["configMapName"]
                    and o["spec"]["target"]["configMap"]["key"] == settings["configMapKey"] for o in objects)
+
+
+# ---------------------------------------------------------------- against AIO's own release templates
+
+RELEASE = AIO / "arm-release-2510"
+
+
+def arm_type_schema(node: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema for one ARM user-defined type (languageVersion 2.0, as Bicep compiles it):
+    every declared property is required unless `nullable`, `allowedValues` is an enum, a
+    `discriminator` picks one of its mapped types, `$ref` points into `definitions`."""
+    if "$ref" in node:
+        return {"$ref": node["$ref"].replace("#/definitions/", "#/$defs/")}
+    if "discriminator" in node:
+        return {"oneOf": [arm_type_schema(t) for t in node["discriminator"]["mapping"].values()]}
+    schema: dict[str, Any] = {}
+    if "type" in node:
+        schema["type"] = {"string": "string", "int": "integer", "bool": "boolean", "object": "object",
+                          "array": "array", "securestring": "string", "secureObject": "object"}[node["type"]]
+    if "allowedValues" in node:
+        schema["enum"] = node["allowedValues"]
+    if "properties" in node:
+        schema["properties"] = {k: arm_type_schema(v) for k, v in node["properties"].items()}
+        schema["required"] = sorted(k for k, v in node["properties"].items() if not v.get("nullable"))
+        schema["additionalProperties"] = False  # stricter than ARM: aiogen writes nothing undeclared
+    return schema
+
+
+def release_parameter_errors(template_file: str, parameters: dict[str, Any]) -> list[str]:
+    """Problems of a parameters file's values against the parameters a release template declares."""
+    template = json.loads((RELEASE / template_file).read_text())
+    errors = [f"{name}: not a parameter of {template_file}" for name in parameters["parameters"]
+              if name not in template["parameters"]]
+    defs = {name: arm_type_schema(node) for name, node in template.get("definitions", {}).items()}
+    for name, entry in parameters["parameters"].items():
+        if name in template["parameters"]:
+            schema = {**arm_type_schema(template["parameters"][name]), "$defs": defs}
+            errors += [f"{name}{e.json_path[1:]}: {e.message}"
+                       for e in Draft202012Validator(schema).iter_errors(entry["value"])]
+    return errors
+
+
+@pytest.mark.parametrize("spec", EXAMPLE_SPECS, ids=lambda p: p.stem)
+def test_trust_parameters_fit_the_aio_release_templates(spec: Path) -> None:
+    """`aio-trust-settings.json` is a parameters file for AIO 2510's instance and enablement templates."""
+    tree = rendered_tree(spec)
+    for cluster in sorted({p.split("/", 1)[0] for p in tree}):
+        parameters = json.loads(tree[f"{cluster}/aio-trust-settings.json"])
+        for template_file in ("azure-iot-operations-instance.json", "azure-iot-operations-enablement.json"):
+            assert release_parameter_errors(template_file, parameters) == [], (cluster, template_file)
+
+
+def test_the_release_template_check_bites() -> None:
+    parameters = json.loads(rendered_tree(EXAMPLES / "fleet.yaml")["plant-berlin/aio-trust-settings.json"])
+    settings = parameters["parameters"]["trustConfig"]["value"]["settings"]
+    broken = json.loads(json.dumps(parameters))
+    broken["parameters"]["trustConfig"]["value"]["settings"] = {**settings, "issuerKind": "clusterIssuer"}
+    broken["parameters"]["brokerListener"] = {"value": {}}
+    errors = release_parameter_errors("azure-iot-operations-instance.json", broken)
+    assert "brokerListener: not a parameter of azure-iot-operations-instance.json" in errors
+    assert any(e.startswith("trustConfig: ") and "is not valid under any of the given schemas" in e for e in errors)
+    del broken["parameters"]["trustConfig"]["value"]["settings"]["issuerName"]
+    broken["parameters"]["trustConfig"]["value"]["settings"]["issuerKind"] = "Issuer"
+    schema = {**arm_type_schema({"$ref": "#/definitions/_1.TrustBundleSettings"}),
+              "$defs": {k: arm_type_schema(v) for k, v in json.loads(
+                  (RELEASE / "azure-iot-operations-instance.json").read_text())["definitions"].items()}}
+    assert [e.message for e in Draft202012Validator(schema).iter_errors(
+        broken["parameters"]["trustConfig"]["value"]["settings"])] == ["'issuerName' is a required property"]
+
+
+# ---------------------------------------------------------------- a broker stage with nothing in it
+
+
+def no_listener_spec(tmp_path: Path, resources: str) -> Path:
+    """examples/lab.yaml without its listeners, its broker resources managed the given way."""
+    text = (EXAMPLES / "lab.yaml").read_text()
+    text = text[:text.index("      broker:")] + f"      broker: {{resources: {resources}}}\n"
+    spec = tmp_path / f"empty-{resources}.yaml"
+    spec.write_text(text)
+    return spec
+
+
+def test_an_azure_managed_cluster_without_listeners_renders_a_valid_empty_template(tmp_path: Path) -> None:
+    tree = rendered_tree(no_listener_spec(tmp_path, "azure"))
+    template = json.loads(tree["lab-1/broker/azuredeploy.json"])
+    assert template["resources"] == []
+    assert template_errors(template) == []
+    install = tree["lab-1/INSTALL.md"]
+    assert "az deployment group create" not in install
+    assert "no broker listeners or authentications of its own" in install
+
+
+def test_a_kubernetes_cluster_without_listeners_is_not_told_to_apply_an_empty_stage(tmp_path: Path) -> None:
+    """`kubectl apply -k` of an empty kustomization fails ("no objects passed to apply")."""
+    tree = rendered_tree(no_listener_spec(tmp_path, "kubernetes"))
+    assert yaml.safe_load(tree["lab-1/broker/kustomization.yaml"])["resources"] == []
+    install = tree["lab-1/INSTALL.md"]
+    assert "kubectl apply -k broker/" not in install
+    assert "`broker/` deploys nothing" in install

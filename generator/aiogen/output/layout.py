@@ -40,6 +40,7 @@ def sort_key(resource: Resource) -> tuple[int, str, str, str]:
 def sorted_resources(resources: Iterable[Resource]) -> list[Resource]:
     return sorted(resources, key=sort_key)
 
+
 def resource_path(resource: Resource) -> str:
     """File of a resource inside its stage's directory: <namespace>/<kind>-<name>.yaml."""
     folder = resource.namespace or CLUSTER_SCOPED_DIR

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from aiogen.model.plan import Cluster, Plan
 from aiogen.render.arm import TEMPLATE_FILE
+from aiogen.render.resources import CERT_MANAGER_NAMESPACE, rendered_namespaces
 
 BYOI = "https://learn.microsoft.com/azure/iot-operations/deploy-iot-ops/howto-bring-your-own-issuer"
 PREPARE = "https://learn.microsoft.com/azure/iot-operations/deploy-iot-ops/howto-prepare-cluster"
 DEPLOY = "https://learn.microsoft.com/azure/iot-operations/deploy-iot-ops/howto-deploy-iot-operations"
+SECURE = "https://learn.microsoft.com/azure/iot-operations/deploy-iot-ops/howto-enable-secure-settings"
+CLI = "https://learn.microsoft.com/cli/azure/iot/ops"
 AIO_DEFAULT_NAMESPACE = "azure-iot-operations"
 
 
@@ -59,16 +62,28 @@ def _prepare() -> str:
 
 
 def _cert_manager(c: Cluster) -> str:
+    resource_namespace = c.namespaces.cluster_resource
+    cluster_resource = f" --set clusterResourceNamespace={resource_namespace}" \
+        if resource_namespace != CERT_MANAGER_NAMESPACE else ""
+    commands: list[tuple[str, ...]] = [(f"kubectl create namespace {n}",) for n in _extra_namespaces(c)]
+    commands += [("helm repo add jetstack https://charts.jetstack.io --force-update",),
+                 (f"helm upgrade cert-manager jetstack/cert-manager --install --namespace {CERT_MANAGER_NAMESPACE}",
+                  f"--create-namespace --set crds.enabled=true{cluster_resource} --wait"),
+                 (f"helm upgrade trust-manager jetstack/trust-manager --install --namespace {CERT_MANAGER_NAMESPACE}",
+                  f"--set app.trust.namespace={c.namespaces.trust} --wait")]
     return (
         "Install cert-manager (https://cert-manager.io/docs/installation/helm/), and trust-manager with its "
         f"trust namespace set to `{c.namespaces.trust}`, the namespace the Bundle sources in `prerequisites/` "
-        "live in (https://cert-manager.io/docs/trust/trust-manager/installation/):"
-        + _block(("helm repo add jetstack https://charts.jetstack.io --force-update",),
-                 ("helm upgrade cert-manager jetstack/cert-manager --install --namespace cert-manager",
-                  "--create-namespace --set crds.enabled=true --wait"),
-                 ("helm upgrade trust-manager jetstack/trust-manager --install --namespace cert-manager",
-                  f"--set app.trust.namespace={c.namespaces.trust} --wait"))
+        "live in (https://cert-manager.io/docs/trust/trust-manager/installation/)"
+        + (f"; ClusterIssuer CA Secrets live in `{resource_namespace}`" if cluster_resource else "")
+        + ":" + _block(*commands)
     )
+
+
+def _extra_namespaces(c: Cluster) -> list[str]:
+    """Namespaces of the spec that neither the installers nor `prerequisites/` create."""
+    return sorted({c.namespaces.trust, c.namespaces.cluster_resource} - {CERT_MANAGER_NAMESPACE}
+                  - set(rendered_namespaces(c)))
 
 
 def _init(c: Cluster) -> str:
@@ -78,12 +93,6 @@ def _init(c: Cluster) -> str:
         "`prerequisites/` may use:"
         + _sh(f"az iot ops init --cluster {c.name} -g <RESOURCE_GROUP> --user-trust")
     )
-    if c.namespaces.aio != AIO_DEFAULT_NAMESPACE:
-        text += (
-            f"\n\n   AIO installs into `{AIO_DEFAULT_NAMESPACE}` unless told otherwise; this cluster's AIO "
-            f"namespace is `{c.namespaces.aio}`: give `init` and `create` that namespace "
-            "(https://learn.microsoft.com/cli/azure/iot/ops)."
-        )
     return text
 
 
@@ -97,8 +106,9 @@ def _key_vault(c: Cluster) -> list[str]:
             f"the managed identity with client ID `{client_id}`, and the Key Vault Secrets User role "
             "(docs/ca.md, Key Vault):"
             + _block(("az identity federated-credential create --name aiogen-ca-sync --identity-name <IDENTITY_NAME>",
-                      "-g <RESOURCE_GROUP> --issuer <CLUSTER_OIDC_ISSUER_URL>",
-                      f"--subject system:serviceaccount:{namespace}:{account} --audience api://AzureADTokenExchange"),
+                      "-g <RESOURCE_GROUP> --issuer \"$(az connectedk8s show --name "
+                      f"{c.name} -g <RESOURCE_GROUP> --query oidcIssuerProfile.issuerUrl -o tsv)\"",
+                      f"--subject system:serviceaccount:{namespace}:{account} --audiences api://AzureADTokenExchange"),
                      (f"az role assignment create --role 'Key Vault Secrets User' --assignee {client_id}",
                       f"--scope $(az keyvault show --name {vault} --query id -o tsv)"))
         )
@@ -106,7 +116,7 @@ def _key_vault(c: Cluster) -> list[str]:
 
 
 def _namespace(c: Cluster) -> list[str]:
-    if c.namespaces.aio in c.created_namespaces:
+    if c.namespaces.aio in {*rendered_namespaces(c), *_extra_namespaces(c), CERT_MANAGER_NAMESPACE}:
         return []
     return [
         "Create the AIO namespace yourself (the spec says `namespaces: {create: false}`, so "
@@ -121,18 +131,30 @@ def _prerequisites(c: Cluster) -> str:
         target += f" -n {c.issuer_namespace}"
     ts = c.trust_settings
     parts = [
-        "the AIO namespace" if c.created_namespaces else "",
+        "the AIO namespace" if rendered_namespaces(c) else "",
         "the Key Vault sync" if any(signer.key_vault for signer in c.signers) else "",
         "the CA material and issuer", "the trust Bundles",
         "the client-CA ConfigMap" if c.client_auth is not None else "",
     ]
-    return (
-        f"Apply the prerequisites ({', '.join(p for p in parts if p)}), then wait until the issuer is Ready "
-        "and the trust ConfigMap exists: `create` wires both into AIO."
-        + _block(("kubectl apply -k prerequisites/",),
-                 (f"kubectl wait --for=condition=Ready {target} --timeout=10m",),
+    secrets = sorted({(s.namespace, s.secret_name) for s in c.signers if s.source == "secret"})
+    commands: list[tuple[str, ...]] = [("kubectl apply -k prerequisites/",)]
+    commands += [(f"kubectl create secret tls {name} -n {namespace} --cert=<CA_CHAIN_PEM> --key=<CA_KEY_FILE>",)
+                 for namespace, name in secrets]
+    commands += [(f"kubectl wait --for=condition=Ready {target} --timeout=10m",),
+                 (f"kubectl wait --for=condition=Synced bundles.trust.cert-manager.io/{c.aio_bundle.name} "
+                  "--timeout=5m",),
                  (f"kubectl get configmap {ts.config_map_name} -n {c.namespaces.aio} "
-                  f"-o jsonpath='{{.data.{_jsonpath_key(ts.config_map_key)}}}'",))
+                  f"-o jsonpath='{{.data.{_jsonpath_key(ts.config_map_key)}}}'",)]
+    text = f"Apply the prerequisites ({', '.join(p for p in parts if p)})"
+    if secrets:
+        text += (
+            ", then create the CA Secret" + ("s" if len(secrets) > 1 else "") + " the spec names, whose key aiogen "
+            "never renders (`tls.crt`: the CA certificate, for an intermediate its `.chain.pem` without the root; "
+            "`tls.key`: its key; docs/ca.md)"
+        )
+    return (
+        text + ", then wait until the issuer is Ready and the trust ConfigMap exists: `create` wires both into AIO."
+        + _block(*commands)
     )
 
 
@@ -141,16 +163,24 @@ def _jsonpath_key(key: str) -> str:
 
 
 def _create(c: Cluster) -> str:
+    namespace = ("--cluster-namespace " + c.namespaces.aio,) if c.namespaces.aio != AIO_DEFAULT_NAMESPACE else ()
     return (
         "Create the instance with the trust settings rendered here (the same values are in "
-        "`aio-trust-settings.txt`, and as an ARM parameters file in `aio-trust-settings.json`):"
+        "`aio-trust-settings.txt`, and as an ARM parameters file in `aio-trust-settings.json`). The schema "
+        "registry and Azure Device Registry namespace come from `az iot ops schema registry create` and "
+        f"`az iot ops ns create` ({DEPLOY}; {CLI}):"
         + _sh(f"az iot ops create --cluster {c.name} -g <RESOURCE_GROUP> --custom-location <CUSTOM_LOCATION>",
               "-n <INSTANCE_NAME> --sr-resource-id <SCHEMA_REGISTRY_ID> --ns-resource-id <ADR_NAMESPACE_ID>",
-              c.trust_settings.cli_arguments())
+              *namespace, c.trust_settings.cli_arguments())
+        + f"\n\n   For production, enable secure settings next (`az iot ops secretsync enable`, "
+        f"`az iot ops identity assign`): {SECURE}"
     )
 
 
 def _broker(c: Cluster) -> str:
+    if c.client_auth is None and not c.listeners:
+        return ("This cluster has no broker listeners or authentications of its own in the spec: "
+                "`broker/` deploys nothing (AIO's default listener comes with `create`).")
     if c.broker_resources == "azure":
         return (
             "Deploy the broker listeners and authentications as Azure resources, so that they show in the "
