@@ -65,14 +65,14 @@ def test_some_example_renders_azure_managed_broker_resources() -> None:
 @pytest.mark.parametrize(("name", "template"), azure_trees(), ids=lambda v: v if isinstance(v, str) else "")
 def test_template_validates_against_the_sdk_derived_schemas(name: str, template: dict[str, Any]) -> None:
     assert template_errors(template) == []
-    assert template["variables"]["extendedLocation"] == {
-        "name": "[resourceId('Microsoft.ExtendedLocation/customLocations', parameters('customLocationName'))]",
-        "type": "CustomLocation"}
+    assert "variables" not in template
     assert set(template["parameters"]) == {"instanceName", "brokerName", "customLocationName"}
     assert template["parameters"]["brokerName"]["defaultValue"] == "default"
     for resource in template["resources"]:
         assert resource["apiVersion"] == "2025-10-01"
-        assert resource["extendedLocation"] == "[variables('extendedLocation')]"
+        assert resource["extendedLocation"] == {
+            "name": "[resourceId('Microsoft.ExtendedLocation/customLocations', parameters('customLocationName'))]",
+            "type": "CustomLocation"}
         assert "location" not in resource
     # a listener depends on the authentications of this template it references, and on nothing else
     made = {child_name(r) for r in template["resources"] if r["type"] == AUTHENTICATIONS}

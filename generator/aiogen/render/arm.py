@@ -44,12 +44,6 @@ def broker_template(objects: Iterable[Resource], broker_ref: str, description: s
                 "Name of the custom location the instance runs on, in this deployment's resource group "
                 "(az iot ops create --custom-location)."),
         },
-        "variables": {
-            "extendedLocation": {
-                "name": "[resourceId('Microsoft.ExtendedLocation/customLocations', parameters('customLocationName'))]",
-                "type": "CustomLocation",
-            },
-        },
         "resources": [_resource(r, authentications) for r in made],
     }
     return json.dumps(template, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -80,7 +74,11 @@ def _resource(obj: Resource, authentications: set[str]) -> dict[str, Any]:
         "type": _TYPES[obj.kind],
         "apiVersion": API_VERSION,
         "name": f"[format('{{0}}/{{1}}/{{2}}', parameters('instanceName'), parameters('brokerName'), '{obj.name}')]",
-        "extendedLocation": "[variables('extendedLocation')]",
+        # inline in every resource, as AIO's own templates write it (no expression for the object)
+        "extendedLocation": {
+            "name": "[resourceId('Microsoft.ExtendedLocation/customLocations', parameters('customLocationName'))]",
+            "type": "CustomLocation",
+        },
         "properties": properties,
     }
     # a listener never references an authentication that is not created yet (as AIO's own template does)
