@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 GROUP = "cert-manager.io"
 SELF_SIGNED_ISSUER = "aiogen-selfsigned"
+# where cert-manager and trust-manager are installed (their Helm charts, AIO docs); aiogen never renders it
+CERT_MANAGER_NAMESPACE = "cert-manager"
 
 
 @dataclass(frozen=True)

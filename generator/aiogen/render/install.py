@@ -10,9 +10,8 @@ CRDs and `default` broker only exist once the instance does. Every name comes fr
 
 from __future__ import annotations
 
-from aiogen.model.plan import Cluster, Plan
+from aiogen.model.plan import CERT_MANAGER_NAMESPACE, Cluster, Plan
 from aiogen.render.arm import TEMPLATE_FILE
-from aiogen.render.resources import CERT_MANAGER_NAMESPACE, rendered_namespaces
 
 BYOI = "https://learn.microsoft.com/azure/iot-operations/deploy-iot-ops/howto-bring-your-own-issuer"
 PREPARE = "https://learn.microsoft.com/azure/iot-operations/deploy-iot-ops/howto-prepare-cluster"
@@ -83,7 +82,7 @@ def _cert_manager(c: Cluster) -> str:
 def _extra_namespaces(c: Cluster) -> list[str]:
     """Namespaces of the spec that neither the installers nor `prerequisites/` create."""
     return sorted({c.namespaces.trust, c.namespaces.cluster_resource} - {CERT_MANAGER_NAMESPACE}
-                  - set(rendered_namespaces(c)))
+                  - set(c.created_namespaces))
 
 
 def _init(c: Cluster) -> str:
@@ -116,7 +115,7 @@ def _key_vault(c: Cluster) -> list[str]:
 
 
 def _namespace(c: Cluster) -> list[str]:
-    if c.namespaces.aio in {*rendered_namespaces(c), *_extra_namespaces(c), CERT_MANAGER_NAMESPACE}:
+    if c.namespaces.aio in {*c.created_namespaces, *_extra_namespaces(c), CERT_MANAGER_NAMESPACE}:
         return []
     return [
         "Create the AIO namespace yourself (the spec says `namespaces: {create: false}`, so "
@@ -131,7 +130,7 @@ def _prerequisites(c: Cluster) -> str:
         target += f" -n {c.issuer_namespace}"
     ts = c.trust_settings
     parts = [
-        "the AIO namespace" if rendered_namespaces(c) else "",
+        "the AIO namespace" if c.created_namespaces else "",
         "the Key Vault sync" if any(signer.key_vault for signer in c.signers) else "",
         "the CA material and issuer", "the trust Bundles",
         "the client-CA ConfigMap" if c.client_auth is not None else "",

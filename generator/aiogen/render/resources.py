@@ -11,13 +11,6 @@ from aiogen.render.resource import Resource
 from aiogen.render.templates import resource as _resource
 
 _ECDSA_SIZES = {"Ec256": 256, "Ec384": 384, "Ec521": 521}
-CERT_MANAGER_NAMESPACE = "cert-manager"  # where INSTALL.md's Helm commands install cert-manager and trust-manager
-
-
-def rendered_namespaces(c: Cluster) -> list[str]:
-    """The Namespace objects of `prerequisites/`: the AIO namespace unless opted out, and never one that
-    cert-manager's install owns (its own namespace, or its cluster resource namespace)."""
-    return [n for n in c.created_namespaces if n not in {CERT_MANAGER_NAMESPACE, c.namespaces.cluster_resource}]
 
 
 def resources(c: Cluster) -> Iterable[Resource]:
@@ -26,7 +19,7 @@ def resources(c: Cluster) -> Iterable[Resource]:
     BrokerListener and BrokerAuthentication objects come last; for a cluster whose broker resources
     are managed from Azure they become an ARM template instead (`aiogen.render.arm`).
     """
-    for name in rendered_namespaces(c):
+    for name in c.created_namespaces:
         yield _resource("namespace.yaml.j2", name=name)
     yield from _ca_material(c)
     yield from _trust_distribution(c)

@@ -5,7 +5,15 @@ every rule family checked, then the chain rules on the result."""
 from __future__ import annotations
 
 from aiogen.model import names, spec
-from aiogen.model.plan import Cluster, IssuerRef, Namespaces, RotationState, Signer, TrustSettings
+from aiogen.model.plan import (
+    CERT_MANAGER_NAMESPACE,
+    Cluster,
+    IssuerRef,
+    Namespaces,
+    RotationState,
+    Signer,
+    TrustSettings,
+)
 from aiogen.resolve.chain_rules import check_chains
 from aiogen.resolve.client_auth import client_auth
 from aiogen.resolve.fleet import ClusterScope, Fleet, S
@@ -62,9 +70,18 @@ def resolve_cluster(
         listeners,
         TrustSettings(aio_bundle.name, aio_bundle.key, issuer.kind, issuer.name),
         rotations,
-        (ns.aio,) if (d.namespaces.create if create is None else create) else (),
+        _created_namespaces(ns, d.namespaces.create if create is None else create),
         cluster.broker.resources or d.broker_resources,
     )
+
+
+def _created_namespaces(ns: Namespaces, create: bool) -> tuple[str, ...]:
+    """The Namespace objects aiogen renders: the AIO namespace, unless opted out or cert-manager's
+    install owns it (its own namespace, or its cluster resource namespace: a GitOps prune of a
+    Namespace aiogen rendered would delete cert-manager)."""
+    if not create or ns.aio in {CERT_MANAGER_NAMESPACE, ns.cluster_resource}:
+        return ()
+    return (ns.aio,)
 
 
 def _namespaces(fleet: Fleet, cluster: spec.Cluster, path: PathKey) -> Namespaces:
