@@ -16,16 +16,16 @@ from ipaddress import ip_address
 
 from cryptography import x509
 
-from aiogen.model.plan import AutomaticTls, ClientAuth, Listener, Signer
-from aiogen.pki import judge
-from aiogen.pki.pem import CertSummary
-from aiogen.resolve.context import Context
-from aiogen.simulate.dialing import (
+from aiogen.model.dialing import (
     DEFAULT_LISTENER_LABEL,
     DEFAULT_LISTENER_PORT,
     DEFAULT_LISTENER_SERVICE,
     in_cluster_names,
 )
+from aiogen.model.plan import AutomaticTls, ClientAuth, Listener, Signer
+from aiogen.pki import judge
+from aiogen.pki.pem import CertSummary
+from aiogen.resolve.context import Context
 from aiogen.yamlio.document import PathKey
 
 

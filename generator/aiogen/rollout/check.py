@@ -37,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from aiogen.model.dialing import name_matches
 from aiogen.model.durations import describe
 from aiogen.model.phases import PHASES, signs_with_new
 from aiogen.model.plan import Plan, RotationState
@@ -44,7 +45,6 @@ from aiogen.rollout.days import end_of_day, first_day_at_or_after
 from aiogen.rollout.report import Break, Hold, Presented, Reason, RolloutReport, join_list
 from aiogen.rollout.schedule import dwell_over, retire_wait
 from aiogen.rollout.state import DEVICES_KEY, ClusterState, EarlierLeaves, Population, Server, cluster_state
-from aiogen.simulate.dialing import name_matches
 
 _PREPARE_DWELL_WHY = "so the new CA material is synced into every cluster and checked before anyone trusts it"
 _DISTRIBUTE_DWELL_WHY = ("so every client has picked up the new trust (trust-manager sync, kubelet ConfigMap "

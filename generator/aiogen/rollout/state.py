@@ -10,10 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from aiogen.model.phases import signs_with_new
-from aiogen.model.plan import AutomaticTls, Cluster, ManualTls, RotationState, TrustSettings
-from aiogen.rollout.days import end_of_day
-from aiogen.simulate.dialing import (
+from aiogen.model.dialing import (
     DEFAULT_LISTENER_KEY,
     DEFAULT_LISTENER_LABEL,
     DEFAULT_LISTENER_LIFETIME,
@@ -21,6 +18,9 @@ from aiogen.simulate.dialing import (
     san_names,
     servers,
 )
+from aiogen.model.phases import signs_with_new
+from aiogen.model.plan import AutomaticTls, Cluster, ManualTls, RotationState, TrustSettings
+from aiogen.rollout.days import end_of_day
 
 __all__ = ["DEFAULT_LISTENER_KEY", "DEFAULT_LISTENER_LABEL", "DEFAULT_LISTENER_LIFETIME", "DEVICES_KEY",
            "ClusterState", "EarlierLeaves", "Population", "Server", "cluster_state"]

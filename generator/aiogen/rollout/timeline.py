@@ -28,11 +28,11 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, Literal
 
+from aiogen.model.dialing import servers
 from aiogen.model.phases import PHASES, dwells
 from aiogen.model.plan import AutomaticTls, Cluster, InClusterCA, Plan, RotationState, Signer
 from aiogen.rollout.days import end_of_day, start_of_day
 from aiogen.rollout.schedule import longest_old_leaf, phase_dates
-from aiogen.simulate.dialing import servers
 
 MAX_GENERATIONS = 500  # per class; a 1h leaf over 5 years would otherwise be 40,000 rows of nothing new
 Severity = Literal["error", "warning"]

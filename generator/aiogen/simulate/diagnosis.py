@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from aiogen.model.dialing import name_matches
 from aiogen.simulate.material import ThrowawayPki, fingerprint
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def diagnose(job: Job, verdict: Verdict, group: Group, pki: ThrowawayPki, at: da
     hostname = pop.hostname or ""
     if verdict.path is not None:
         names = _san_names(leaf)
-        if not _name_matches(hostname, names):
+        if not name_matches(hostname, names):
             listed = ", ".join(names) or "no names"
             return f"the certificate names {listed}, not {hostname} (the name {pop.kind} clients dial)"
         trusted = [r.name for r in job.client.roots]
@@ -57,14 +58,4 @@ def _san_names(cert: x509.Certificate) -> list[str]:
         return []
     return [*san.get_values_for_type(x509.DNSName), *(str(ip) for ip in san.get_values_for_type(x509.IPAddress))]
 
-
-def _name_matches(hostname: str, names: list[str]) -> bool:
-    host = hostname.lower().rstrip(".")
-    for name in names:
-        name = name.lower()
-        if name == host:
-            return True
-        if name.startswith("*.") and "." in host and host.split(".", 1)[1] == name[2:]:
-            return True
-    return False
 

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from aiogen.model.dialing import external_name
 from aiogen.model.plan import AutomaticTls, ClientRoot, Cluster, Listener, ListenerPort, ManualTls, Plan, RootCA, Signer
 from aiogen.rollout.schedule import DEFAULT_DEVICE_LIFETIME
-from aiogen.simulate.dialing import external_name
 from aiogen.simulate.populations import DEVICES_NO_NAME, Population, device_roots, populations, tls_ports, x509_auth
 from aiogen.simulate.report import Check
 from aiogen.simulate.sequences import Sequence, State, Transition

@@ -2,14 +2,14 @@
 
 * **in-cluster**: one per trust-manager Bundle (the AIO namespace's, and each labelled-namespace
   Bundle); trust = the Plan's ``server_roots``; they dial the in-cluster name when the listener's
-  SANs hold it, else the external name (`aiogen.simulate.dialing`). On an X.509 port they present
+  SANs hold it, else the external name (`aiogen.model.dialing`). On an X.509 port they present
   a device certificate (of the phase's first device root) unless the port falls back to
   service-account tokens.
 * **external**: ``ca-bundle.pem`` (the same roots); they dial the external name.
 * **x509**: devices of each client root whose devices connect in the phase; they dial the external
   name too (a device is outside the cluster), and with none the check fails: no name to dial.
 
-Every cluster also runs AIO's default listener (`aiogen.simulate.dialing.default_listener`), a
+Every cluster also runs AIO's default listener (`aiogen.model.dialing.default_listener`), a
 ClusterIP server its in-cluster clients reach.
 """
 
@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from aiogen.model.dialing import NO_NAME_TO_DIAL, external_name, in_cluster_dial, servers
+from aiogen.model.phases import signs_with_new
 from aiogen.model.plan import AutomaticTls, ClientRoot, Cluster, Listener, ListenerPort
-from aiogen.simulate.dialing import NO_NAME_TO_DIAL, external_name, in_cluster_dial, servers
 from aiogen.simulate.report import Kind
 
 
@@ -50,7 +51,7 @@ def device_roots(cluster: Cluster) -> tuple[ClientRoot, ...]:
     for rotation in cluster.rotations:
         if rotation.kind != "clientRoot":
             continue
-        leaving = rotation.to if rotation.phase in ("prepare", "distribute") else rotation.from_
+        leaving = rotation.from_ if signs_with_new(rotation.phase) else rotation.to
         roots = [r for r in roots if r.name != leaving]
     return tuple(roots)
 
