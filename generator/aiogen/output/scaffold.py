@@ -3,7 +3,7 @@
     DIR/fleet/fleet.yaml               a commented spec that validates: one cluster under the offline root
     DIR/fleet/pki/NAME-root-YYYY.pem   the offline root's certificate (public)
     DIR/fleet/topology.schema.json     the spec's JSON Schema, for editors (yaml-language-server)
-    DIR/.gitignore                     refuses private keys (*.key, *.pfx, *.p12, *-key.pem)
+    DIR/.gitignore                     refuses private keys (*.key, *.kv.pem, *.pfx, *.p12, *-key.pem)
     DIR/.pre-commit-config.yaml        aiogen's own pre-commit hook (.pre-commit-hooks.yaml)
     DIR/.github/workflows/aiogen.yml   CI: validate, render --check, rollout check --base
     DIR/README.md                      what is where, what to do next
@@ -35,6 +35,7 @@ _KEY_MODE = 0o600
 GITIGNORE = """\
 # Private keys never belong in this repository (aiogen init keeps the root's key outside it).
 *.key
+*.kv.pem
 *.pfx
 *.p12
 *-key.pem
