@@ -85,8 +85,10 @@ def test_every_example_runs_as_written(sandbox: tuple[Path, dict[str, str]]) -> 
     assert failed == []
     home = Path(env["HOME"])
     assert (home / ".zfunc" / "_aiogen").read_text().startswith("# zsh completion for aiogen")
-    assert (home / "offline" / "contoso-root-2025.key").is_file() and (work / "ica" / "berlin-ica-2025.pem").is_file()
+    assert (home / "offline" / "contoso-root-2025.key").is_file() and (home / "offline" / "berlin-ica-2025.key").is_file()
     advanced = (work / "fleet" / "fleet.yaml").read_text()  # `rollout advance` edited it in place
     assert "phase: distribute" in advanced and f'distribute: "{datetime.now(UTC).date().isoformat()}"' in advanced
     assert (work / "rendered").is_dir() and (work / "fleet-repo" / "fleet" / "fleet.yaml").is_file()
     assert not (REPO / "fleet-repo").exists()
+    keys = [p for p in work.rglob("*") if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
+    assert keys == []  # no example leaves a private key in the working directory

@@ -67,6 +67,6 @@ examples:
 examples:
   aiogen ca root --out ~/offline --name contoso-root-2025 --common-name "Contoso Root 2025"
   aiogen ca intermediate --root-cert ~/offline/contoso-root-2025.pem --root-key ~/offline/contoso-root-2025.key \\
-      --out ica --name berlin-ica-2025 --common-name "Berlin ICA 2025"
+      --out ~/offline --name berlin-ica-2025 --common-name "Berlin ICA 2025"
   aiogen ca lint examples/pki/contoso-root-2025.pem""",
 }

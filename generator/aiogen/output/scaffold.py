@@ -221,6 +221,15 @@ def check_key_dir(key_dir: Path, directory: Path) -> None:
                                           "e.g. ~/.aiogen/keys/NAME or removable media")
 
 
+def _shown(path: Path) -> str:
+    """A path as the committed files show it: under the home directory as ``~/…``, so the spec and
+    README name no user's home and the commands in them work for everyone who copies them."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # not under home, or no home directory
+        return str(path)
+
+
 def plan(directory: Path, *, name: str, cluster: str, key_dir: Path, now: datetime,
          hooks_repo: str = HOOKS_REPO) -> Scaffold:
     """Every file `init` would write; the root is minted only when its certificate is not there yet."""
@@ -230,8 +239,8 @@ def plan(directory: Path, *, name: str, cluster: str, key_dir: Path, now: dateti
     if existing:
         root = existing[-1].stem
     key_path = key_dir / f"{root}.key"
-    values = {"name": name, "root": root, "cluster": cluster, "key_dir": str(key_dir),
-              "key_path": str(key_path), "hooks_repo": hooks_repo, "version": __version__}
+    values = {"name": name, "root": root, "cluster": cluster, "key_dir": _shown(key_dir),
+              "key_path": _shown(key_path), "hooks_repo": hooks_repo, "version": __version__}
     files = [
         ScaffoldFile(directory / "fleet" / "fleet.yaml", SPEC.substitute(values).encode(), _FILE_MODE),
         ScaffoldFile(directory / "fleet" / "topology.schema.json", _schema_text(), _FILE_MODE),
