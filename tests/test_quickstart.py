@@ -159,8 +159,12 @@ def test_json_problems_have_the_documented_fields(walked: tuple[Path, dict[str, 
     line = text[:text.index("port: 18883")].count("\n") + 1
     try:
         code, report = run_json("aiogen validate fleet/broken.yaml fleet/fleet.yaml --format json", repo, env)
+        render = subprocess.run(["aiogen", "render", "fleet/broken.yaml", "-o", "clusters", "--format", "json"],
+                                cwd=repo, env=env, capture_output=True, text=True, timeout=120)
     finally:
         broken.unlink()
+    assert (render.returncode, render.stdout) == (1, "")  # as documented: only validate reports bad input
+    assert "fleet/broken.yaml:" in render.stderr
     assert code == 1 and isinstance(report, dict)
     (problem,) = report["specs"][0]["problems"]
     doc = QUICKSTART.read_text(encoding="utf-8")
