@@ -23,7 +23,10 @@ from tests.helpers import REPO
 
 QUICKSTART = REPO / "docs" / "quickstart.md"
 INSTALLS = ("python3 -m venv", "pip install")  # step 1 installs aiogen: the test runs the one under test
-PROBE = 'COMP_WORDS=(aiogen rollout ""); COMP_CWORD=2; COMPREPLY=(); _aiogen; echo "completes: ${COMPREPLY[*]}"'
+PROBE = """\
+COMP_WORDS=(aiogen rollout ""); COMP_CWORD=2; COMPREPLY=(); _aiogen; echo "completes: ${COMPREPLY[*]}"
+COMP_WORDS=(aiogen explain spec.clusters.pki.r); COMP_CWORD=2; COMPREPLY=(); _aiogen; echo "completes: ${COMPREPLY[*]}"
+"""
 
 
 def steps() -> dict[str, list[str]]:
@@ -73,6 +76,7 @@ def test_every_step_runs_as_written(walked: tuple[Path, dict[str, str], str]) ->
     repo, env, output = walked
     assert output.startswith("aiogen ")  # `aiogen --version`
     assert "completes: check advance plan\n" in output  # `source <(aiogen completion bash)` completes
+    assert "completes: spec.clusters.pki.root\n" in output
     assert "rollout check: " in output and " is safe on " in output
     log = subprocess.run(["git", "log", "--format=%s"], cwd=repo, env=env, capture_output=True, text=True, check=True)
     assert log.stdout == "contoso fleet: first render\n"
