@@ -109,6 +109,8 @@ def test_gitignore_refuses_keys(made: tuple[Path, Path]) -> None:
     minted = aiogen("ca", "intermediate", "--root-cert", repo / "fleet" / "pki" / f"{root_key.stem}.pem",
                     "--root-key", root_key, "--out", repo / "fleet" / "pki", "--name", "ica", "--common-name", "ica")
     assert minted.code == 0, minted.err
+    assert minted.err == (f"aiogen: warning: {repo / 'fleet' / 'pki'} is inside the git work tree {repo.resolve()}: "
+                          "never commit ica.key (and ica.kv.pem, ica.pfx); keep CA keys outside any repository\n")
     assert {p.name for p in (repo / "fleet" / "pki").glob("ica.*")} == {
         "ica.pem", "ica.chain.pem", "ica.key", "ica.kv.pem", "ica.pfx"}
     subprocess.run([git, "add", "-A"], cwd=repo, check=True)

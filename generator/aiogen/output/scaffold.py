@@ -214,11 +214,18 @@ def check_key_dir(key_dir: Path, directory: Path) -> None:
     if resolved == repo or repo in resolved.parents:
         raise AiogenError.single(f"--key-dir {key_dir} is inside {directory}, the repository",
                                  hint="keep the root's private key outside it, e.g. ~/.aiogen/keys/NAME")
-    for folder in (resolved, *resolved.parents):
-        if (folder / ".git").exists():
-            raise AiogenError.single(f"--key-dir {key_dir} is inside the git work tree {folder}",
-                                     hint="keep the root's private key outside any repository, "
-                                          "e.g. ~/.aiogen/keys/NAME or removable media")
+    work_tree = git_work_tree(resolved)
+    if work_tree is not None:
+        raise AiogenError.single(f"--key-dir {key_dir} is inside the git work tree {work_tree}",
+                                 hint="keep the root's private key outside any repository, "
+                                      "e.g. ~/.aiogen/keys/NAME or removable media")
+
+
+def git_work_tree(path: Path) -> Path | None:
+    """The git work tree ``path`` is in (a folder holding ``.git``), or None: a key there is one
+    `git add -A` away from being committed."""
+    resolved = path.expanduser().resolve()
+    return next((folder for folder in (resolved, *resolved.parents) if (folder / ".git").exists()), None)
 
 
 def _shown(path: Path) -> str:
