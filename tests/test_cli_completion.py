@@ -76,3 +76,16 @@ def test_zsh_and_fish_scripts(shell: str) -> None:
     flag = ["--no-execute"] if shell == "fish" else ["-n"]
     check = subprocess.run([binary, *flag], input=run.out, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+def test_explain_completes_the_specs_field_paths(bash_script: Path) -> None:
+    from aiogen.model.fielddoc import explain, field_paths, load_schema
+
+    offered = complete(bash_script, "explain", "spec.clusters.pki.in")
+    assert offered[0] == "spec.clusters.pki.intermediate" and "spec.clusters.pki.intermediate.keyVault" in offered
+    assert all(word.startswith("spec.clusters.pki.in") for word in offered)
+    assert "spec.clusters.broker.listeners.ports.tls.san.dns" in complete(bash_script, "explain", "spec.clusters.b")
+    schema = load_schema()
+    paths = field_paths(schema)
+    assert paths[:4] == ["apiVersion", "kind", "metadata", "metadata.name"] and len(paths) == len(set(paths))
+    assert all(explain(schema, path).path == path for path in paths)  # every offer is a field explain documents

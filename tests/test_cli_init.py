@@ -96,13 +96,28 @@ def test_gitignore_refuses_keys(made: tuple[Path, Path]) -> None:
     git = shutil.which("git")
     if git is None:
         pytest.skip("git is not installed")
-    repo, _ = made
+    repo, keys = made
     subprocess.run([git, "init", "-q"], cwd=repo, check=True)
-    names = ["ica.key", "fleet/ica.pfx", "ica.p12", "fleet/pki/ica-key.pem"]
+    names = ["ica.key", "fleet/ica.pfx", "ica.p12", "fleet/pki/ica-key.pem", "fleet/pki/ica.kv.pem"]
     ignored = subprocess.run([git, "check-ignore", *names], cwd=repo, capture_output=True, text=True)
     assert ignored.stdout.splitlines() == names
     kept = subprocess.run([git, "check-ignore", "fleet/pki/ica.pem", "fleet/fleet.yaml"], cwd=repo)
     assert kept.returncode == 1  # neither is ignored
+    # An operator who mints a cluster's intermediate inside the repository by mistake commits no key:
+    # every file `aiogen ca intermediate` writes with a private key in it (.key, .kv.pem, .pfx) is ignored.
+    (root_key,) = keys.iterdir()
+    minted = aiogen("ca", "intermediate", "--root-cert", repo / "fleet" / "pki" / f"{root_key.stem}.pem",
+                    "--root-key", root_key, "--out", repo / "fleet" / "pki", "--name", "ica", "--common-name", "ica")
+    assert minted.code == 0, minted.err
+    assert minted.err == (f"aiogen: warning: {repo / 'fleet' / 'pki'} is inside the git work tree {repo.resolve()}: "
+                          "never commit ica.key (and ica.kv.pem, ica.pfx); keep CA keys outside any repository\n")
+    assert {p.name for p in (repo / "fleet" / "pki").glob("ica.*")} == {
+        "ica.pem", "ica.chain.pem", "ica.key", "ica.kv.pem", "ica.pfx"}
+    subprocess.run([git, "add", "-A"], cwd=repo, check=True)
+    staged = subprocess.run([git, "diff", "--cached", "--name-only"], cwd=repo, capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert {"fleet/pki/ica.pem", "fleet/pki/ica.chain.pem"} <= set(staged)
+    assert [name for name in staged if name.endswith((".key", ".pfx")) or b"PRIVATE KEY" in (repo / name).read_bytes()] == []
 
 
 def test_ci_and_pre_commit_use_aiogens_own_files(made: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,6 +39,21 @@ def test_annotation_escaping_follows_the_workflow_command_rules() -> None:
     assert github_annotation(Problem("x", location=Location("f.yaml"))) == "::error file=f.yaml,title=aiogen::x"
 
 
+def test_a_stdin_spec_is_annotated_without_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`<stdin>` is no file of the pull request: the annotation goes on the run, not on a diff line."""
+    assert github_annotation(Problem("x", path="spec.y", location=Location("<stdin>", 4, 2))) == (
+        "::error title=aiogen::spec.y: x")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.chdir(LAB.parent)  # a stdin spec's PEM paths are relative to the working directory
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(LAB.read_bytes().replace(b"port: 8883",
+                                                                                           b"port: 18883"))))
+    run = aiogen("validate", "-")
+    assert run.code == 1
+    located, annotation = run.err.splitlines()
+    assert located.startswith("<stdin>:23:23 spec.clusters[0]")
+    assert annotation.startswith("::error title=aiogen::spec.clusters[0].broker.listeners[0].ports[0].port: ")
+
+
 def _progress_lines(total: int, **kwargs: float) -> list[str]:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

@@ -60,3 +60,55 @@ def test_wheel_renders_examples_like_the_source_tree(tmp_path: Path) -> None:
     assert (licence, has_licence_file) == ("Apache-2.0", "True")
     assert subprocess.run([str(env_dir / "bin" / "aiogen"), "--version"], capture_output=True,
                           text=True).stdout.strip() == f"aiogen {version}"
+
+
+def tracked_copy(destination: Path) -> Path:
+    """The files a fresh clone has (git ls-files), symlinks kept as symlinks, nothing else."""
+    git = shutil.which("git")
+    if git is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    listing = subprocess.run([git, "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True)
+    for name in filter(None, listing.stdout.split("\0")):
+        source, target = REPO / name, destination / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the work tree, not yet committed
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+    return destination
+
+
+@pytest.mark.slow
+def test_the_sdist_builds_a_wheel_with_templates_schemas_and_licence(tmp_path: Path) -> None:
+    import tarfile
+    import zipfile
+
+    clone = tracked_copy(tmp_path / "clone")
+    sdist = subprocess.run([sys.executable, "-c", "import sys; from setuptools import build_meta as b; "
+                            "print(b.build_sdist(sys.argv[1]))", str(tmp_path / "sdist")],
+                           cwd=clone, capture_output=True, text=True, timeout=300)
+    assert sdist.returncode == 0, sdist.stderr
+    archive = tmp_path / "sdist" / sdist.stdout.strip().splitlines()[-1]
+    assert archive.name.startswith("aiogen_pki-") and archive.name.endswith(".tar.gz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    (source,) = (tmp_path / "unpacked").iterdir()
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
+                            str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    (wheel,) = (tmp_path / "dist").glob("aiogen_pki-*-py3-none-any.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    templates = {f"aiogen/templates/{p.name}" for p in (REPO / "templates").glob("*.j2")}
+    schemas = {f"aiogen/schemas/{p.name}" for p in (REPO / "schemas").glob("*.json")}
+    assert templates and templates <= names
+    assert schemas == {"aiogen/schemas/topology.schema.json", "aiogen/schemas/renderconfig.schema.json"} <= names
+    dist_info = wheel.name.split("-py3")[0]
+    assert {f"{dist_info}.dist-info/licenses/LICENSE", f"{dist_info}.dist-info/entry_points.txt"} <= names
+    assert {"aiogen/cli/app.py", "aiogen/render/templates.py", "aiogen/pipeline.py"} <= names
+    assert not any(name.startswith(("tests/", "examples/", "bench/")) for name in names)
+    metadata = zipfile.ZipFile(wheel).read(f"{dist_info}.dist-info/METADATA").decode()
+    assert "\nName: aiogen-pki\n" in metadata and "\nLicense-Expression: Apache-2.0\n" in metadata
+    entry_points = zipfile.ZipFile(wheel).read(f"{dist_info}.dist-info/entry_points.txt").decode()
+    assert "aiogen = aiogen.cli.app:console" in entry_points

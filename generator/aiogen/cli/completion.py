@@ -2,7 +2,7 @@
 
 `shape` walks the parser into a tree of commands (options, choices, subcommands); `bash`, `zsh`
 and `fish` turn that tree into a script. Positional arguments (specs, directories) complete as
-file names, the shell's default.
+file names, the shell's default; `explain` completes the spec's field paths (`with_values`).
 """
 
 from __future__ import annotations
@@ -47,6 +47,14 @@ def shape(parser: argparse.ArgumentParser, path: tuple[str, ...] = (), help: str
             if action.choices is not None:
                 command.choices[option] = tuple(str(c) for c in action.choices)
     return command
+
+
+def with_values(root: Command, path: tuple[str, ...], values: list[str]) -> Command:
+    """``root`` with the positional values of the command at ``path`` set (`explain`'s field paths)."""
+    for command in root.walk():
+        if command.path == path:
+            command.values = tuple(values)
+    return root
 
 
 def _short(text: str) -> str:

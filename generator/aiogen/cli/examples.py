@@ -1,7 +1,8 @@
 """The examples shown under every subcommand's ``--help`` (its epilog), in one table.
 
 Keys are command names as typed after ``aiogen`` ("rollout check" for an action). Each example
-runs as written from a checkout of this repository (tests/test_cli_help.py runs the read-only ones).
+runs as written from a checkout of this repository, or (``fleet/fleet.yaml``) from a GitOps
+repository that `aiogen init` made; tests/test_cli_examples.py runs every one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ examples:
   aiogen render examples/fleet.yaml -o rendered                 one directory per cluster
   aiogen render examples/fleet.yaml -o - --cluster plant-lyon   one YAML stream on stdout
   aiogen render examples/fleet.yaml -o rendered --check         CI: exit 3 when rendered/ is stale
-  cat examples/fleet.yaml | aiogen render - -o -                the spec on standard input""",
+  aiogen render - -o - < examples/lab.yaml                      the spec on stdin (PEM paths: from here)""",
     "validate": """\
 examples:
   aiogen validate examples/fleet.yaml
@@ -25,7 +26,7 @@ examples:
   aiogen rollout check examples/rollover/01-prepare.yaml examples/rollover/02-distribute.yaml --now 2026-12-08
   aiogen rollout check --base origin/main fleet/fleet.yaml      CI: the spec at the base revision → now
   aiogen rollout plan examples/rollover/02-distribute.yaml --now 2026-12-10
-  aiogen rollout advance fleet/fleet.yaml root-2028 --dry-run""",
+  aiogen rollout advance examples/rollover/02-distribute.yaml root-2028 --now 2026-12-15 --dry-run""",
     "rollout check": """\
 examples:
   aiogen rollout check examples/rollover/01-prepare.yaml examples/rollover/02-distribute.yaml --now 2026-12-08
@@ -66,6 +67,6 @@ examples:
 examples:
   aiogen ca root --out ~/offline --name contoso-root-2025 --common-name "Contoso Root 2025"
   aiogen ca intermediate --root-cert ~/offline/contoso-root-2025.pem --root-key ~/offline/contoso-root-2025.key \\
-      --out ica --name berlin-ica-2025 --common-name "Berlin ICA 2025"
+      --out ~/offline --name berlin-ica-2025 --common-name "Berlin ICA 2025"
   aiogen ca lint examples/pki/contoso-root-2025.pem""",
 }

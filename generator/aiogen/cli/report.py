@@ -79,7 +79,7 @@ def github_annotation(problem: Problem) -> str:
     """``::error file=F,line=L,col=C,title=aiogen::path: message (hint)`` (``::warning`` for warnings)."""
     where = problem.location
     properties: list[tuple[str, object]] = []
-    if where is not None and where.file:
+    if where is not None and where.file and not where.file.startswith("<"):  # "<stdin>" is no file on the diff
         properties.append(("file", where.file))
         if where.line is not None:
             properties.append(("line", where.line))

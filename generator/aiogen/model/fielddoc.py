@@ -72,6 +72,24 @@ def explain(schema: Schema, path: str) -> FieldDoc:
     return _document(schema, ".".join(walked), node, required)
 
 
+def field_paths(schema: Schema) -> list[str]:
+    """Every field path `explain` accepts, list items and map values implicit, in schema order
+    (what shell completion offers after ``aiogen explain``)."""
+    paths: list[str] = []
+
+    def walk(node: Schema, prefix: str, seen: frozenset[int]) -> None:
+        container = _container(schema, node)
+        if id(container) in seen:  # a recursive definition: its fields are listed once, above
+            return
+        for name, child in container.get("properties", {}).items():
+            path = f"{prefix}.{name}" if prefix else name
+            paths.append(path)
+            walk(child, path, seen | {id(container)})
+
+    walk(schema, "", frozenset())
+    return paths
+
+
 def _unknown(walked: list[str], segment: str, container: Schema) -> AiogenError:
     names = list(container.get("properties", {}))
     where = ".".join(walked) or "the spec"

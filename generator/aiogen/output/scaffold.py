@@ -3,7 +3,7 @@
     DIR/fleet/fleet.yaml               a commented spec that validates: one cluster under the offline root
     DIR/fleet/pki/NAME-root-YYYY.pem   the offline root's certificate (public)
     DIR/fleet/topology.schema.json     the spec's JSON Schema, for editors (yaml-language-server)
-    DIR/.gitignore                     refuses private keys (*.key, *.pfx, *.p12, *-key.pem)
+    DIR/.gitignore                     refuses private keys (*.key, *.kv.pem, *.pfx, *.p12, *-key.pem)
     DIR/.pre-commit-config.yaml        aiogen's own pre-commit hook (.pre-commit-hooks.yaml)
     DIR/.github/workflows/aiogen.yml   CI: validate, render --check, rollout check --base
     DIR/README.md                      what is where, what to do next
@@ -35,6 +35,7 @@ _KEY_MODE = 0o600
 GITIGNORE = """\
 # Private keys never belong in this repository (aiogen init keeps the root's key outside it).
 *.key
+*.kv.pem
 *.pfx
 *.p12
 *-key.pem
@@ -213,11 +214,27 @@ def check_key_dir(key_dir: Path, directory: Path) -> None:
     if resolved == repo or repo in resolved.parents:
         raise AiogenError.single(f"--key-dir {key_dir} is inside {directory}, the repository",
                                  hint="keep the root's private key outside it, e.g. ~/.aiogen/keys/NAME")
-    for folder in (resolved, *resolved.parents):
-        if (folder / ".git").exists():
-            raise AiogenError.single(f"--key-dir {key_dir} is inside the git work tree {folder}",
-                                     hint="keep the root's private key outside any repository, "
-                                          "e.g. ~/.aiogen/keys/NAME or removable media")
+    work_tree = git_work_tree(resolved)
+    if work_tree is not None:
+        raise AiogenError.single(f"--key-dir {key_dir} is inside the git work tree {work_tree}",
+                                 hint="keep the root's private key outside any repository, "
+                                      "e.g. ~/.aiogen/keys/NAME or removable media")
+
+
+def git_work_tree(path: Path) -> Path | None:
+    """The git work tree ``path`` is in (a folder holding ``.git``), or None: a key there is one
+    `git add -A` away from being committed."""
+    resolved = path.expanduser().resolve()
+    return next((folder for folder in (resolved, *resolved.parents) if (folder / ".git").exists()), None)
+
+
+def _shown(path: Path) -> str:
+    """A path as the committed files show it: under the home directory as ``~/…``, so the spec and
+    README name no user's home and the commands in them work for everyone who copies them."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):  # not under home, or no home directory
+        return str(path)
 
 
 def plan(directory: Path, *, name: str, cluster: str, key_dir: Path, now: datetime,
@@ -229,8 +246,8 @@ def plan(directory: Path, *, name: str, cluster: str, key_dir: Path, now: dateti
     if existing:
         root = existing[-1].stem
     key_path = key_dir / f"{root}.key"
-    values = {"name": name, "root": root, "cluster": cluster, "key_dir": str(key_dir),
-              "key_path": str(key_path), "hooks_repo": hooks_repo, "version": __version__}
+    values = {"name": name, "root": root, "cluster": cluster, "key_dir": _shown(key_dir),
+              "key_path": _shown(key_path), "hooks_repo": hooks_repo, "version": __version__}
     files = [
         ScaffoldFile(directory / "fleet" / "fleet.yaml", SPEC.substitute(values).encode(), _FILE_MODE),
         ScaffoldFile(directory / "fleet" / "topology.schema.json", _schema_text(), _FILE_MODE),

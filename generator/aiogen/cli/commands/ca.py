@@ -120,9 +120,20 @@ def run(args: argparse.Namespace) -> int:
     return action(args)
 
 
+def _warn_if_in_git(out: Path, name: str) -> None:
+    from aiogen.cli import report
+    from aiogen.output.scaffold import git_work_tree
+
+    work_tree = git_work_tree(out)
+    if work_tree is not None:
+        report.info(f"warning: {out} is inside the git work tree {work_tree}: never commit {name}.key "
+                    f"(and {name}.kv.pem, {name}.pfx); keep CA keys outside any repository")
+
+
 def _run_root(args: argparse.Namespace) -> int:
     from aiogen.pki.offline import Subject, mint_root
 
+    _warn_if_in_git(args.out, args.name)
     subject = Subject(args.common_name, args.organization, args.key, args.validity)
     for line in mint_root(args.out, args.name, subject, force=args.force):
         print(line)
@@ -133,6 +144,7 @@ def _run_intermediate(args: argparse.Namespace) -> int:
     from aiogen.pki.offline import IntermediateOptions, Subject, mint_intermediate
 
     subject = Subject(args.common_name, args.organization, args.key, args.validity)
+    _warn_if_in_git(args.out, args.name)
     options = IntermediateOptions(args.root_cert, args.root_key, args.path_length, args.permitted_dns,
                                   args.pfx_password_file)
     for line in mint_intermediate(args.out, args.name, subject, options, force=args.force):

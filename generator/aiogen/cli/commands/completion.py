@@ -17,7 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from aiogen.cli.app import build_parser
-    from aiogen.cli.completion import SHELLS, shape
+    from aiogen.cli.completion import SHELLS, shape, with_values
+    from aiogen.model.fielddoc import field_paths, load_schema
 
-    sys.stdout.write(SHELLS[args.shell](shape(build_parser())))
+    commands = with_values(shape(build_parser()), ("explain",), field_paths(load_schema()))
+    sys.stdout.write(SHELLS[args.shell](commands))
     return EXIT_OK
