@@ -120,3 +120,16 @@ def test_now_without_a_time_zone_is_utc() -> None:
     assert parse_now("2026-12-15").isoformat() == "2026-12-15T00:00:00+00:00"
     assert parse_now("2026-12-15T10:00:00").isoformat() == "2026-12-15T10:00:00+00:00"
     assert parse_now("2026-12-15T10:00:00+02:00").isoformat() == "2026-12-15T08:00:00+00:00"
+
+
+def test_a_stdin_specs_pem_paths_are_relative_to_the_working_directory(monkeypatch: pytest.MonkeyPatch,
+                                                                       tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # examples/pki is not here
+    feed(monkeypatch, EXAMPLES / "fleet.yaml")
+    run = aiogen("validate", "-")
+    assert run.code == 1
+    assert ("spec.roots.contoso-root-2025.certificate.file: 'pki/contoso-root-2025.pem' does not exist (paths are "
+            "relative to the working directory, as the spec came on standard input)") in run.err
+    monkeypatch.chdir(EXAMPLES)
+    feed(monkeypatch, EXAMPLES / "fleet.yaml")
+    assert aiogen("validate", "-").code == 0

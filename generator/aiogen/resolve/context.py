@@ -60,3 +60,10 @@ class Context:
     @property
     def base_dir(self) -> Path:
         return self.doc.base_dir if self.doc else Path.cwd()
+
+    @property
+    def paths_relative_to(self) -> str:
+        """What file paths in the spec are relative to, in the user's words."""
+        if self.doc is None or self.doc.source == "<stdin>":
+            return "the working directory, as the spec came on standard input"
+        return "the spec file"

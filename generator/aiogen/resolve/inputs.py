@@ -67,7 +67,7 @@ def _read(
     from aiogen.pki import pem
 
     if not relative.strip():
-        ctx.error(path, "the file name is empty", "name a PEM file, relative to the spec file")
+        ctx.error(path, "the file name is empty", f"name a PEM file, relative to {ctx.paths_relative_to}")
         return None
     try:
         target = (ctx.base_dir / relative).resolve()
@@ -90,7 +90,7 @@ def _read(
         data = pem.read_pem_file(target, source=source)
         certs = tuple(pem.summarize(c) for c in pem.parse_certificates(data, source=source))
     except FileNotFoundError:
-        ctx.error(path, f"{shown(relative)} does not exist (paths are relative to the spec file)")
+        ctx.error(path, f"{shown(relative)} does not exist (paths are relative to {ctx.paths_relative_to})")
         return None
     except pem.PemError as error:
         ctx.error(path, str(error))
