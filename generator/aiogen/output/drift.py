@@ -29,6 +29,7 @@ from pathlib import Path
 from aiogen.model.problems import AiogenError
 from aiogen.output import fs
 from aiogen.output.owned import OWNED_MARKER, Owned, digest, owned_list_text, owns, parse_owned, read_owned_text
+from aiogen.output.provenance import is_layout_path
 
 
 @dataclass(frozen=True)
@@ -144,8 +145,8 @@ def _stale(files: Mapping[str, str], owned: Owned, directories: fs.Directories |
     """Owned files the render no longer produces, whose bytes are still what aiogen wrote."""
     stale: list[str] = []
     for path in sorted(owned):
-        if path in files or (tops is not None and path.split("/", 1)[0] not in tops):
-            continue
+        if path in files or (tops is not None and path.split("/", 1)[0] not in tops) or not is_layout_path(path):
+            continue  # a path aiogen never renders is never its own: not even read
         try:
             current = _read(directories, path)
         except fs.NotRegularFile:

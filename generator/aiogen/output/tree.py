@@ -36,6 +36,7 @@ from aiogen.output.owned import (
     path_problem,
     read_owned_text,
 )
+from aiogen.output.provenance import is_layout_path
 
 LOCK_TIMEOUT = 60.0  # seconds to wait for another render into the same directory
 _FILE_MODE = 0o644
@@ -106,9 +107,10 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
             hint="aiogen never overwrites or follows them; move them away or render into another directory",
         )
     tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
-    remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops))
+    remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops)
+                    and is_layout_path(p))  # a path aiogen never renders is never its own: not even read
     rendered = {p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()}
-    kept = {p: d for p, d in owned.items() if p not in remove and p not in files}
+    kept = {p: d for p, d in owned.items() if p not in files and tops is not None and p.split("/", 1)[0] not in tops}
     return WritePlan(tuple(write), tuple(unchanged), tuple(remove), owned, {**kept, **rendered}, owned_text)
 
 
