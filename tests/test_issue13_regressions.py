@@ -141,3 +141,60 @@ def test_every_rendered_file_is_one_aiogen_could_have_written(example: str) -> N
                                   "plant-berlin/prerequisites/NS/configmap-x.yaml", "-x/kustomization.yaml"])
 def test_paths_outside_the_layout(path: str) -> None:
     assert not provenance.is_layout_path(path)
+
+
+# ---------------------------------------------------------------- item 8: invalid values never reach an output
+
+
+def fleet_variant(tmp_path: Path, old: str, new: str) -> Path:
+    shutil.copytree(EXAMPLES / "pki", tmp_path / "pki")
+    text = FLEET.read_text()
+    assert old in text
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text(text.replace(old, new, 1))
+    return spec
+
+
+CONTROL = "must not hold control characters (a newline, NUL, tab, ...)"
+ATTRIBUTES = "spec.clusters[0].broker.authentication.x509.authorizationAttributes.sensors"
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    ('subject: "CN = sensor"', 'subject: "CN = sen\\0sor"', f"61:26 {ATTRIBUTES}.subject"),
+    ('subject: "CN = sensor"', 'subject: "CN = sen\\nsor"', f"61:26 {ATTRIBUTES}.subject"),
+    ('subject: "CN = sensor"', 'subject: "CN = \\u202erosnes"', f"61:26 {ATTRIBUTES}.subject"),
+    ("attributes: {group: sensors}", 'attributes: {group: "sen\\rsors"}', f"62:37 {ATTRIBUTES}.attributes.group"),
+    ("attributes: {group: sensors}", 'attributes: {"gr\\toup": sensors}', f"62:41 {ATTRIBUTES}.attributes['gr\\toup']"),
+])
+def test_authorization_attributes_with_control_characters_are_located_errors(
+        tmp_path: Path, old: str, new: str, where: str) -> None:
+    """Before: `subject: "CN = sen\\0sor"` was rendered into the BrokerAuthentication, exit 0."""
+    spec = fleet_variant(tmp_path, old, new)
+    for command in ("validate", "render"):
+        run = aiogen(command, spec, *(["-o", tmp_path / "out"] if command == "render" else []))
+        assert run.code == 1
+        assert f"{spec}:{where}: {CONTROL}\n" in run.err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("option", "value", "shown"), [
+    ("--common-name", "a\nb", "the common name 'a\\nb'"),
+    ("--common-name", "a\x01b", "the common name 'a\\x01b'"),
+    ("--common-name", "a\tb", "the common name 'a\\tb'"),
+    ("--common-name", "a\u202eb", "the common name 'a\\u202eb'"),
+    ("--organization", "Contoso\nCN=Evil", "the organization 'Contoso\\nCN=Evil'"),
+])
+@pytest.mark.parametrize("action", ["root", "intermediate"])
+def test_ca_subjects_with_control_characters_are_refused(tmp_path: Path, option: str, value: str, shown: str,
+                                                         action: str) -> None:
+    """Before: `aiogen ca root --common-name $'a\\nb'` wrote a root whose CN held a newline, exit 0."""
+    assert aiogen("ca", "root", "--out", tmp_path, "--name", "root", "--common-name", "Root").code == 0
+    args = ["ca", action, "--out", tmp_path / "new", "--name", "new", "--common-name", "New", option, value]
+    if action == "intermediate":
+        args += ["--root-cert", tmp_path / "root.pem", "--root-key", tmp_path / "root.key"]
+    run = aiogen(*args)
+    assert run.code == 1
+    hint = "fix --common-name/--organization" if action == "root" else "change the intermediate's options"
+    assert run.err == (f"{shown} holds a control or formatting character (a newline, NUL, tab, bidi override, ...); "
+                       f"a subject is printable text only ({hint})\n")
+    assert not (tmp_path / "new").exists()
