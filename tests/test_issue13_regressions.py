@@ -8,14 +8,20 @@ test_rollout_advance_files.py.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import signal
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from aiogen.model.problems import EXIT_CHECK_FAILED
+from aiogen.model.problems import EXIT_CHECK_FAILED, AiogenError
 from aiogen.output import layout, provenance
 from aiogen.pipeline import render_spec
+from aiogen.rollout.advance import advance as advance_spec
+from aiogen.rollout.advance import write_spec
 from tests.helpers import EXAMPLES, aiogen
 
 FLEET = EXAMPLES / "fleet.yaml"
@@ -198,3 +204,74 @@ def test_ca_subjects_with_control_characters_are_refused(tmp_path: Path, option:
     assert run.err == (f"{shown} holds a control or formatting character (a newline, NUL, tab, bidi override, ...); "
                        f"a subject is printable text only ({hint})\n")
     assert not (tmp_path / "new").exists()
+
+
+# ---------------------------------------------------------------- item 6: rollout advance, signals and swaps
+
+
+STEP_NOW = datetime(2026, 12, 15, tzinfo=UTC)
+
+
+@pytest.fixture
+def rollover(tmp_path: Path) -> Path:
+    target = tmp_path / "rollover"
+    shutil.copytree(EXAMPLES / "rollover", target, ignore=shutil.ignore_patterns("client-root"))
+    return target
+
+
+def test_a_temporary_left_by_a_killed_advance_is_removed_by_the_next(rollover: Path) -> None:
+    spec = rollover / "02-distribute.yaml"
+    leftover = rollover / ".02-distribute.yaml.0123abcd.aiogen-tmp"
+    leftover.write_text(spec.read_text())
+    other = rollover / ".notes.yaml.0123abcd.aiogen-tmp"  # not this spec's: kept
+    other.write_text("x")
+    run = aiogen("rollout", "advance", spec, "root-2028", "--now", "2026-12-15")
+    assert run.code == 0, run.err
+    assert not leftover.exists() and other.exists()
+
+
+def test_sigterm_while_advance_replaces_the_spec_leaves_it_and_no_temporary(
+        rollover: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: SIGTERM between staging and rename left `.02-distribute.yaml.<hex>.aiogen-tmp`."""
+    spec = rollover / "02-distribute.yaml"
+    before = spec.read_bytes()
+    real_replace = os.replace
+
+    def terminated(*args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler raises here
+        real_replace(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", terminated)
+    run = aiogen("rollout", "advance", spec, "root-2028", "--now", "2026-12-15")
+    assert run.code == 128 + signal.SIGTERM
+    assert spec.read_bytes() == before
+    assert sorted(p.name for p in rollover.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_link_swapped_mid_run_is_not_written(rollover: Path, tmp_path: Path) -> None:
+    """The spec is a link; between reading it and writing, it is pointed at another file. The
+    edited text (computed from the first file) must not land in the second."""
+    link = tmp_path / "fleet.yaml"
+    link.symlink_to(rollover / "02-distribute.yaml")
+    result = advance_spec(link, "root-2028", STEP_NOW)
+    victim = rollover / "01-prepare.yaml"
+    before = victim.read_bytes()
+    link.unlink()
+    link.symlink_to(victim)
+    with pytest.raises(AiogenError) as raised:
+        write_spec(link, result.text, expected=result.source)
+    assert raised.value.problems[0].message == (
+        f"{link} changed while rollout advance ran (or now names another file); it is left as it is")
+    assert victim.read_bytes() == before
+
+
+def test_an_edit_made_while_advance_ran_is_not_lost(rollover: Path) -> None:
+    spec = rollover / "02-distribute.yaml"
+    result = advance_spec(spec, "root-2028", STEP_NOW)
+    spec.write_text(spec.read_text() + "# a colleague's edit\n")
+    with pytest.raises(AiogenError):
+        write_spec(spec, result.text, expected=result.source)
+    assert spec.read_text().endswith("# a colleague's edit\n")
+    write_spec(spec, result.text, expected=spec.read_text())  # the text it holds: written
+    assert spec.read_text() == result.text
