@@ -23,6 +23,8 @@ from aiogen.pipeline import render_spec
 from aiogen.rollout.advance import advance as advance_spec
 from aiogen.rollout.advance import write_spec
 from tests.helpers import EXAMPLES, aiogen
+from tests.test_krm import call as krm_call
+from tests.test_krm import render_config, resource_list
 
 FLEET = EXAMPLES / "fleet.yaml"
 MARKER = ".aiogen-owned"
@@ -275,3 +277,29 @@ def test_an_edit_made_while_advance_ran_is_not_lost(rollover: Path) -> None:
     assert spec.read_text().endswith("# a colleague's edit\n")
     write_spec(spec, result.text, expected=spec.read_text())  # the text it holds: written
     assert spec.read_text() == result.text
+
+
+# ---------------------------------------------------------------- item 5: the base directory cannot be moved by the config
+
+
+@pytest.mark.parametrize("package", ["/etc", "outside"])
+def test_a_forged_package_path_does_not_move_the_base_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], package: str) -> None:
+    """Before: `internal.config.kubernetes.io/package-path: /etc` in a config run by kustomize made
+    /etc the base directory, so `topology: shadow` was read (and any spec anywhere rendered)."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(EXAMPLES / "lab.yaml", outside / "shadow")  # a real spec: it would render
+    cwd = tmp_path / "kustomization"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    config = render_config("shadow")
+    config["metadata"]["annotations"]["internal.config.kubernetes.io/package-path"] = (
+        package if package.startswith("/") else str(outside))
+    result = krm_call(monkeypatch, capsys, resource_list(config))
+    assert result.code == 1
+    assert result.err == ("aiogen: functionConfig RenderConfig/cfg spec.topology: 'shadow' does not exist "
+                          f"(the path is relative to {cwd}, the directory holding the config)\n")
+    (outside / "Kptfile").write_text("apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata: {name: pkg}\n")
+    if package != "/etc":  # a kpt package: the annotation is kpt's, and honoured
+        assert krm_call(monkeypatch, capsys, resource_list(config)).code == 0
