@@ -31,6 +31,7 @@ from aiogen.pipeline import plan_from_text
 from aiogen.rollout import check as rollout_check
 from aiogen.rollout import schedule
 from aiogen.rollout.report import RolloutReport
+from aiogen.yamlio.document import MAX_BYTES
 from aiogen.yamlio.read import decode, read_text
 
 # (mapping indent, sequence indent, dash offset) candidates, most common first.
@@ -152,7 +153,7 @@ def write_spec(path: Path, text: str, *, expected: str | None = None) -> None:
 
 def _current_text(directory: int, name: str) -> str | None:
     try:
-        data = fs.read_file(directory, name)
+        data = fs.read_file(directory, name, at_most=MAX_BYTES)
     except fs.NotRegularFile:
         return None
     try:
