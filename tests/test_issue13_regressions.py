@@ -11,6 +11,8 @@ import hashlib
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -328,3 +330,44 @@ def test_a_huge_file_at_a_rendered_path_is_not_read_whole(out: Path) -> None:
     assert render.code == 0 and render.out == f"3 cluster(s) in {out}: 1 written, 49 unchanged, 0 removed\n"
     assert time.monotonic() - started < 20
     assert bundle.stat().st_size < 10_000 and stale.stat().st_size == 2 * 1024**3  # not aiogen's: kept
+
+
+# ---------------------------------------------------------------- pending in modules this branch does not own
+# Each is xfail(strict=True): it fails today for the reason given, and the fix named in
+# docs/hardening.md ("Pending in other modules") makes it pass (then the marker must go).
+
+_KILL_AT_KEY_RENAME = """
+import os, signal, sys
+real = os.replace
+def replace(src, dst, **kw):
+    if str(dst).endswith(".key"):
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real(src, dst, **kw)
+os.replace = replace
+from aiogen.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="simulate/export.py writes without fs.signals_unwind and never removes "
+                                       "a killed export's temporaries")
+def test_sigterm_during_simulate_export_leaves_no_key_temporary(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    killed = subprocess.run([sys.executable, "-c", _KILL_AT_KEY_RENAME, "simulate", EXAMPLES / "lab.yaml",
+                             "--export", export], capture_output=True, text=True, check=False, timeout=120)
+    assert killed.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM)
+    again = aiogen("simulate", EXAMPLES / "lab.yaml", "--export", export)
+    assert again.code == 0, again.err
+    assert list(export.rglob("*.aiogen-tmp")) == []  # today: .server.key.<hex>.aiogen-tmp, a private key
+
+
+@pytest.mark.xfail(strict=True, reason="cli/commands/ca.py and simulate.py declare --out/--export type=Path, "
+                                       "which turns '' into '.'")
+@pytest.mark.parametrize("args", [["ca", "root", "--name", "r", "--common-name", "R", "--out", ""],
+                                  ["simulate", str(EXAMPLES / "lab.yaml"), "--export", ""]])
+def test_an_empty_output_directory_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               args: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = aiogen(*args)
+    assert run.code == 2 and "is empty; give a directory" in run.err
+    assert list(tmp_path.iterdir()) == []
