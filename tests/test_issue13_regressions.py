@@ -398,3 +398,39 @@ def test_rollout_advance_cli_does_not_write_into_a_link_swapped_mid_run(
     run = aiogen("rollout", "advance", link, "root-2028", "--now", "2026-12-15")
     assert victim.read_bytes() == before  # today: the spec computed from 02-distribute.yaml lands here
     assert run.code == 1 and "changed while rollout advance ran" in run.err
+
+
+# ---------------------------------------------------------------- `..` and absolute paths in KRM annotations
+
+
+OUTSIDE_CONFIG = """apiVersion: aiogen.io/v1alpha1
+kind: RenderConfig
+metadata:
+  name: cfg
+spec: {topology: from-outside.yaml}
+"""
+
+
+@pytest.mark.parametrize("where", ["../outside/cfg.yaml", "{absolute}", "kustomization"])
+def test_a_config_file_outside_the_base_directory_is_never_the_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], where: str) -> None:
+    """Before: `config.kubernetes.io/path: ../outside/cfg.yaml` (or an absolute path, or a
+    kustomization `generators:` entry) made aiogen read that file and use the object in it as the
+    config, in place of the one kustomize passed: `../outside/cfg.yaml:5:18 spec.topology:
+    'from-outside.yaml' does not exist`."""
+    package, outside = tmp_path / "pkg", tmp_path / "outside"
+    package.mkdir()
+    outside.mkdir()
+    (outside / "cfg.yaml").write_text(OUTSIDE_CONFIG)
+    shutil.copy(EXAMPLES / "lab.yaml", package / "lab.yaml")
+    monkeypatch.chdir(package)
+    config = render_config("lab.yaml")
+    if where == "kustomization":
+        (package / "kustomization.yaml").write_text("generators: [../outside/cfg.yaml]\n")
+    else:
+        path = str(outside / "cfg.yaml") if where == "{absolute}" else where
+        config["metadata"]["annotations"]["config.kubernetes.io/path"] = path
+    result = krm_call(monkeypatch, capsys, resource_list(config))
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert result.out is not None and len(result.out["items"]) == 6
