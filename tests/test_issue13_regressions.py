@@ -434,3 +434,24 @@ def test_a_config_file_outside_the_base_directory_is_never_the_config(
     assert result.code == 0, result.err
     assert result.err == ""
     assert result.out is not None and len(result.out["items"]) == 6
+
+
+# ---------------------------------------------------------------- item 9: a collection where a string belongs
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("name: plant-berlin", "name: {plant: berlin}", "32:13 spec.clusters[0].name: must be a string, not a mapping"),
+    ("file: pki/contoso-root-2025.pem", "file: {a: b}",
+     "26:27 spec.roots.contoso-root-2025.certificate.file: must be a string, not a mapping"),
+    ("dns: [mqtt.berlin.contoso.example]", "dns: [[a]]",
+     "53:27 spec.clusters[0].broker.listeners[0].ports[0].tls.san.dns[0]: must be a string, not a list"),
+    ('contoso.io/mqtt-client: "true"', "contoso.io/mqtt-client: {a: b}",
+     "23:51 spec.defaults.trust.clients[0].namespaceSelector.matchLabels.contoso.io/mqtt-client: "
+     "must be a string, not a mapping"),
+])
+def test_a_collection_where_a_string_belongs_is_located(tmp_path: Path, old: str, new: str, message: str) -> None:
+    """Issue 13 said: "this is a bug, please report it", with no location."""
+    spec = fleet_variant(tmp_path, old, new)
+    run = aiogen("validate", spec)
+    assert run.code == 1
+    assert run.err == f"{spec}:{message}\n"
