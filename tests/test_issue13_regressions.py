@@ -455,3 +455,21 @@ def test_a_collection_where_a_string_belongs_is_located(tmp_path: Path, old: str
     run = aiogen("validate", spec)
     assert run.code == 1
     assert run.err == f"{spec}:{message}\n"
+
+
+def test_a_listed_path_outside_the_layout_is_not_even_read(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiogen.output import fs
+
+    (out / "README.md").write_text("the user's readme\n")
+    forge(out, "README.md")
+    read: list[str] = []
+    real = fs.read_file
+
+    def recording(root: int, path: str, **kwargs: object) -> bytes | None:
+        read.append(path)
+        return real(root, path, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fs, "read_file", recording)
+    assert aiogen("diff", FLEET, "-o", out).code == 0
+    assert aiogen("render", FLEET, "-o", out).code == 0
+    assert "README.md" not in read and len(read) > 100  # the rendered files were read, twice
