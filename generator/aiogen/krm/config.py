@@ -22,6 +22,7 @@ kustomize (it runs functions there, and passes it to legacy plugins as
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,11 +79,24 @@ def ref_of(config: Mapping[str, Any]) -> Ref:
 
 
 def base_dir_of(config: Mapping[str, Any], cwd: Path) -> Path:
-    """kpt fn render names the package; kustomize runs functions in the kustomization directory."""
+    """kpt fn render names the package; kustomize runs functions in the kustomization directory.
+
+    The annotation is text in the config, which anyone may write (kustomize passes it through):
+    it is taken only when it names a kpt package, a directory holding a Kptfile (`kpt fn render`
+    needs one). ``package-path: /etc`` with ``topology: shadow`` would otherwise move the base
+    directory, and the rule that the spec stays inside it, anywhere on the machine.
+    """
     package = mapping(mapping(config, "metadata"), "annotations").get(PACKAGE_PATH_ANNOTATION)
-    if isinstance(package, str) and os.path.isabs(package) and os.path.isdir(package):
+    if isinstance(package, str) and os.path.isabs(package) and _is_kpt_package(package):
         return Path(package)
     return cwd
+
+
+def _is_kpt_package(directory: str) -> bool:
+    try:
+        return os.path.isdir(directory) and stat.S_ISREG(os.lstat(os.path.join(directory, "Kptfile")).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def request_for(config: Mapping[str, Any], base_dir: Path, hints: Sequence[Path]) -> Request:

@@ -3,7 +3,9 @@
 kustomize and kpt pass the config object without its text. aiogen looks for it where the tool
 says it is (kpt fn render's path annotation) or where the kustomization lists it (its
 ``generators:``/``transformers:`` entries), and parses that file with the spec parser. Files that
-cannot be read, parsed or constructed are passed over: finding the source is best effort.
+cannot be read, parsed or constructed are passed over: finding the source is best effort. Only
+files inside the base directory are candidates: an annotation or entry naming ``../`` or an
+absolute path could otherwise make another file's object the config.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def _find_source(config: Mapping[str, Any], ref: Ref, base_dir: Path,
     for kustomization in hints:  # kustomize: the generators/transformers entries of the kustomization
         candidates.extend((base_dir / entry, entry, None) for entry in _function_entries(kustomization))
     for path, display, number in candidates:
+        if not _inside(path, base_dir):
+            continue  # `../x.yaml` or `/etc/x` in an annotation or entry: never read, never the config
         text = read_small(path)
         if text is None:
             continue
@@ -69,6 +73,15 @@ def _find_source(config: Mapping[str, Any], ref: Ref, base_dir: Path,
             if _same_object(segment, ref):
                 return display, "\n" * start + segment  # padding keeps line numbers true
     return None
+
+
+def _inside(path: Path, base_dir: Path) -> bool:
+    """Is ``path`` (links resolved) inside ``base_dir``? The config's file is: kpt names it relative
+    to the package, and kustomize loads generator files from under the kustomization's root."""
+    try:
+        return path.resolve().is_relative_to(base_dir.resolve())
+    except (OSError, ValueError, RuntimeError):
+        return False
 
 
 def _index(index: str | None) -> int | None:

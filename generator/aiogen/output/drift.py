@@ -29,6 +29,9 @@ from pathlib import Path
 from aiogen.model.problems import AiogenError
 from aiogen.output import fs
 from aiogen.output.owned import OWNED_MARKER, Owned, digest, owned_list_text, owns, parse_owned, read_owned_text
+from aiogen.output.provenance import MAX_RENDERED_FILE, is_layout_path
+
+DIFF_LIMIT = 16 * 1024 * 1024  # bytes of a changed file shown in a diff; a larger one is named only
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,11 @@ def compare(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None
             os.close(root)
 
 
-def _read(directories: fs.Directories | None, path: str) -> bytes | None:
-    return fs.read_file(directories.root, path, directories=directories) if directories is not None else None
+def _read(directories: fs.Directories | None, path: str, at_most: int = MAX_RENDERED_FILE) -> bytes | None:
+    """At most ``at_most + 1`` bytes: a huge file planted in the tree is never read (nor diffed) whole."""
+    if directories is None:
+        return None
+    return fs.read_file(directories.root, path, at_most=at_most, directories=directories)
 
 
 def _compare(files: Mapping[str, str], out_dir: Path, directories: fs.Directories | None,
@@ -102,8 +108,9 @@ def _compare(files: Mapping[str, str], out_dir: Path, directories: fs.Directorie
     foreign: list[str] = []
     hunks: dict[str, list[str]] = {}
     for path, text in sorted(files.items()):
+        data = text.encode("utf-8")
         try:
-            current = _read(directories, path)
+            current = _read(directories, path, at_most=max(len(data), DIFF_LIMIT))
         except fs.NotRegularFile as error:
             changed.append(path)
             foreign.append(path)
@@ -116,11 +123,14 @@ def _compare(files: Mapping[str, str], out_dir: Path, directories: fs.Directorie
             missing.append(path)
             hunks[path] = _unified("", text, "/dev/null", f"b/{path}")
             continue
-        if current == text.encode("utf-8"):
+        if current == data:
             continue
         changed.append(path)
         if path not in owned:
             foreign.append(path)
+        if len(current) > max(len(data), DIFF_LIMIT):
+            hunks[path] = [f"diff a/{path} b/{path}: a/{path} is over {DIFF_LIMIT} bytes; not shown\n"]
+            continue
         try:
             hunks[path] = _unified(current.decode("utf-8"), text, f"a/{path}", f"b/{path}")
         except UnicodeDecodeError:
@@ -144,13 +154,13 @@ def _stale(files: Mapping[str, str], owned: Owned, directories: fs.Directories |
     """Owned files the render no longer produces, whose bytes are still what aiogen wrote."""
     stale: list[str] = []
     for path in sorted(owned):
-        if path in files or (tops is not None and path.split("/", 1)[0] not in tops):
-            continue
+        if path in files or (tops is not None and path.split("/", 1)[0] not in tops) or not is_layout_path(path):
+            continue  # a path aiogen never renders is never its own: not even read
         try:
             current = _read(directories, path)
         except fs.NotRegularFile:
             continue  # not a plain file: render leaves it alone
-        if current is None or not owns(owned, path, current):
+        if current is None or len(current) > MAX_RENDERED_FILE or not owns(owned, path, current):
             continue  # gone, or not (any more) aiogen's: only the owned list remembers it
         stale.append(path)
         try:

@@ -135,12 +135,14 @@ class Directories:
         self._open = {(): self.root}
 
 
-def read_file(root: int, path: str, *, limit: int | None = None,
+def read_file(root: int, path: str, *, limit: int | None = None, at_most: int | None = None,
               directories: Directories | None = None) -> bytes | None:
     """The bytes of root/path, read without following any link; None when it does not exist.
 
     Raises `NotRegularFile` when a link or anything but a regular file stands at the path or at
-    one of its directories. ``directories`` caches the directory descriptors across calls.
+    one of its directories, or (``limit``) when the file is larger than ``limit``. ``at_most``
+    reads only the first ``at_most + 1`` bytes, so a caller comparing with known bytes learns that a
+    huge file differs without holding it. ``directories`` caches the directory descriptors across calls.
     """
     *folders, name = path.split("/")
     try:
@@ -165,8 +167,9 @@ def read_file(root: int, path: str, *, limit: int | None = None,
             raise NotRegularFile(path)
         if limit is not None and info.st_size > limit:
             raise NotRegularFile(path)
+        most = min(m for m in (limit, at_most) if m is not None) if (limit, at_most) != (None, None) else None
         with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read() if limit is None else handle.read(limit + 1)
+            return handle.read() if most is None else handle.read(most + 1)
     finally:
         os.close(fd)
 

@@ -2,8 +2,9 @@
 
 One line per file, ``<sha256 of the bytes aiogen wrote>  <path>`` (the layout of ``sha256sum``).
 Ownership is proven by content: a file aiogen no longer renders is aiogen's (deleted by `render`,
-shown as stale by `--check`/`diff`) only while its bytes still hash to a digest recorded here, so a
-line added by hand (or an old-format line without a digest) can make aiogen neither delete nor
+shown as stale by `--check`/`diff`) only while its bytes still hash to a digest recorded here and
+are bytes aiogen could have rendered at that path (`aiogen.output.provenance`), so a line added by
+hand (without a digest, or with the digest of a user's file) can make aiogen neither delete nor
 read a file it did not write. A path listed here that aiogen renders is re-rendered (hand edits of
 rendered files are undone, as always). Each path is checked like a rendered path before it is
 trusted.
@@ -20,6 +21,7 @@ from pathlib import Path
 from aiogen.model.problems import AiogenError
 from aiogen.output import fs
 from aiogen.output.fs import TEMPORARY_SUFFIX
+from aiogen.output.provenance import could_have_written
 
 OWNED_MARKER = ".aiogen-owned"
 OWNED_HEADER = ("# Files aiogen wrote here, with the SHA-256 of the bytes it wrote; it never touches any other\n"
@@ -66,8 +68,12 @@ Owned = dict[str, frozenset[str]]
 
 
 def owns(owned: Mapping[str, frozenset[str]], path: str, data: bytes) -> bool:
-    """Is ``data``, found at ``path``, a version aiogen wrote there?"""
-    return digest(data) in owned.get(path, frozenset())
+    """Is ``data``, found at ``path``, a version aiogen wrote there?
+
+    Its digest must be listed for that path, and the path and bytes must be ones aiogen renders
+    (`aiogen.output.provenance`): a line forged with the digest of a user's file names nothing.
+    """
+    return digest(data) in owned.get(path, frozenset()) and could_have_written(path, data)
 
 
 def parse_owned(text: str) -> Owned:

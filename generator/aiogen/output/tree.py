@@ -36,6 +36,7 @@ from aiogen.output.owned import (
     path_problem,
     read_owned_text,
 )
+from aiogen.output.provenance import MAX_RENDERED_FILE, is_layout_path
 
 LOCK_TIMEOUT = 60.0  # seconds to wait for another render into the same directory
 _FILE_MODE = 0o644
@@ -106,9 +107,10 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
             hint="aiogen never overwrites or follows them; move them away or render into another directory",
         )
     tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
-    remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops))
+    remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops)
+                    and is_layout_path(p))  # a path aiogen never renders is never its own: not even read
     rendered = {p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()}
-    kept = {p: d for p, d in owned.items() if p not in remove and p not in files}
+    kept = {p: d for p, d in owned.items() if p not in files and tops is not None and p.split("/", 1)[0] not in tops}
     return WritePlan(tuple(write), tuple(unchanged), tuple(remove), owned, {**kept, **rendered}, owned_text)
 
 
@@ -121,7 +123,7 @@ def _classify(path: str, data: bytes, out_dir: Path, directories: fs.Directories
         conflicts.append(f"{blocked} (a symbolic link or not a directory)")
         return
     try:
-        current = fs.read_file(directories.root, path, directories=directories)
+        current = fs.read_file(directories.root, path, at_most=len(data), directories=directories)
     except fs.NotRegularFile:
         conflicts.append(f"{path} (not a regular file)")
         return
@@ -293,8 +295,8 @@ def _remove_stale(root: int, paths: Sequence[str], owned: Owned) -> list[str]:
     for path in paths:
         *folders, name = path.split("/")
         try:
-            current = fs.read_file(root, path)
-            if current is None or not owns(owned, path, current):
+            current = fs.read_file(root, path, at_most=MAX_RENDERED_FILE)
+            if current is None or len(current) > MAX_RENDERED_FILE or not owns(owned, path, current):
                 continue  # gone, or no longer (never) aiogen's: the list forgets it, the file stays
             directory = fs.open_directory(root, folders)
         except (OSError, fs.NotRegularFile):

@@ -25,6 +25,7 @@ from typing import TypeAlias
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from aiogen.model.problems import shown
 from aiogen.pki.keys import PrivateKey, PublicKey, same_public_key, signature_hash
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -68,8 +69,11 @@ def utc(value: datetime, *, what: str = "time") -> datetime:
 
 def subject_name(common_name: str | None, organizations: Sequence[str] = ()) -> x509.Name:
     """``O=..., CN=...`` (either may be absent); CN at most 64 characters."""
+    for what, value in (("organization", o) for o in organizations):
+        _refuse_unprintable(what, value)
     attributes = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, org) for org in organizations if org]
     if common_name is not None:
+        _refuse_unprintable("common name", common_name)
         if not common_name.strip():
             raise TemplateError("the common name is empty; give a name or leave it out")
         if len(common_name) > MAX_COMMON_NAME:
@@ -79,6 +83,14 @@ def subject_name(common_name: str | None, organizations: Sequence[str] = ()) -> 
             )
         attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     return x509.Name(attributes)
+
+
+def _refuse_unprintable(what: str, value: str) -> None:
+    """A subject is printed by every tool that shows a certificate: a newline, NUL, tab or bidi
+    override in it forges lines or hides text there (the spec refuses them in commonName too)."""
+    if not value.isprintable():
+        raise TemplateError(f"the {what} {shown(value)} holds a control or formatting character "
+                            "(a newline, NUL, tab, bidi override, ...); a subject is printable text only")
 
 
 def check_dns_name(name: str) -> str:

@@ -4,10 +4,13 @@ attributes (https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/
 
 from __future__ import annotations
 
+from aiogen.model import spec
 from aiogen.model.plan import ClientAuth
+from aiogen.resolve.ca import CONTROL_CHARACTERS
+from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import ClusterScope
 from aiogen.resolve.rotations import trusted_client_roots
-from aiogen.yamlio.document import listing, shown
+from aiogen.yamlio.document import PathKey, listing, shown
 
 AIO_X509_DOC = "https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/howto-configure-authentication"
 
@@ -49,6 +52,7 @@ def client_auth(scope: ClusterScope) -> ClientAuth | None:
             f"client roots mix key families ({', '.join(sorted(families))}); "
             f"AIO X.509 authentication needs one family per chain ({AIO_X509_DOC})",
         )
+    _check_attributes(ctx, (*path, "authorizationAttributes"), x509.authorization_attributes)
     attributes = tuple(
         (key, attr.subject, tuple(sorted(attr.attributes.items())))
         for key, attr in x509.authorization_attributes.items()
@@ -62,3 +66,14 @@ def client_auth(scope: ClusterScope) -> ClientAuth | None:
         attributes,
         x509.service_account_token_fallback,
     )
+
+
+def _check_attributes(ctx: Context, path: PathKey, attributes: dict[str, spec.AuthorizationAttribute]) -> None:
+    """A subject or attribute with a newline, NUL or bidi override matches no certificate the broker
+    sees and hides text from a reviewer; the broker compares printable text only."""
+    for key, attr in attributes.items():
+        if not attr.subject.isprintable():
+            ctx.error((*path, key, "subject"), CONTROL_CHARACTERS)
+        for name, value in attr.attributes.items():
+            if not (name.isprintable() and value.isprintable()):
+                ctx.error((*path, key, "attributes", name), CONTROL_CHARACTERS)

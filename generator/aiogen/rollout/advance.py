@@ -31,7 +31,8 @@ from aiogen.pipeline import plan_from_text
 from aiogen.rollout import check as rollout_check
 from aiogen.rollout import schedule
 from aiogen.rollout.report import RolloutReport
-from aiogen.yamlio.read import read_text
+from aiogen.yamlio.document import MAX_BYTES
+from aiogen.yamlio.read import decode, read_text
 
 # (mapping indent, sequence indent, dash offset) candidates, most common first.
 _INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (2, 3, 1), (4, 4, 0), (3, 5, 2))
@@ -50,6 +51,7 @@ class Advanced:
     plan: Plan  # the proposed Plan
     notes: tuple[str, ...]  # formatting drift, definitions removed at finish
     next_step: schedule.Step | None
+    source: str = ""  # the text read: pass it to `write_spec` as ``expected``
 
 
 def advance(path: Path, rotation_name: str, now: datetime, *, allow_outside_files: bool = False,
@@ -85,7 +87,8 @@ def advance(path: Path, rotation_name: str, now: datetime, *, allow_outside_file
                                    f"{name} is unchanged")), exit_code=EXIT_CHECK_FAILED)
     following = _find_optional(proposed, rotation.name)
     next_step = schedule.remaining_steps(proposed, following)[0] if following is not None else None
-    return Advanced(new_text, rotation.name, rotation.phase, step.phase, day, report, proposed, tuple(notes), next_step)
+    return Advanced(new_text, rotation.name, rotation.phase, step.phase, day, report, proposed, tuple(notes), next_step,
+                    text)
 
 
 def _find(plan: Plan, rotation_name: str, spec_name: str) -> RotationState:
@@ -104,7 +107,7 @@ def _find_optional(plan: Plan, rotation_name: str) -> RotationState | None:
 # ---------------------------------------------------------------- writing the spec back
 
 
-def write_spec(path: Path, text: str) -> None:
+def write_spec(path: Path, text: str, *, expected: str | None = None) -> None:
     """Replace the spec file ``path`` by ``text`` through `aiogen.output.fs` (temporary sibling + rename).
 
     A symbolic link is written through: resolved once, then its target is replaced atomically in
@@ -112,6 +115,10 @@ def write_spec(path: Path, text: str) -> None:
     Mode and (when this process may set them: root) owner and group are kept. Refused: a file that
     is not writable (0444: read-only on purpose) and a file with other hard links, which a rename
     would silently split from the new spec (edit through one name, or write --dry-run's output).
+    ``expected`` (the text `advance` read): the file must still hold it, so a link swapped to
+    another file, or an edit made meanwhile, is never overwritten by a spec computed from other
+    bytes. SIGTERM and SIGHUP unwind like Ctrl-C (the temporary goes); a temporary a killed run
+    left beside the spec is removed first.
     """
     target = Path(os.path.realpath(path))
     try:
@@ -130,12 +137,29 @@ def write_spec(path: Path, text: str) -> None:
             raise AiogenError.single(
                 f"{path} has {info.st_nlink} hard links; replacing it would leave the other names with the old spec",
                 hint="edit it through one name (cp it to a new file and move that over it), or use --dry-run")
-        fs.replace(directory, target.name, text.encode("utf-8"), stat.S_IMODE(info.st_mode),
-                   owner=(info.st_uid, info.st_gid))
+        fs.remove_temporaries(directory, recursive=False, prefix=f"{target.name}.")
+        if expected is not None and _current_text(directory, target.name) != expected:
+            raise AiogenError.single(
+                f"{path} changed while rollout advance ran (or now names another file); it is left as it is",
+                hint="run rollout advance again on the file as it is now")
+        with fs.signals_unwind():
+            fs.replace(directory, target.name, text.encode("utf-8"), stat.S_IMODE(info.st_mode),
+                       owner=(info.st_uid, info.st_gid))
     except OSError as error:
         raise AiogenError.single(f"cannot write {path}: {error.strerror}") from None
     finally:
         os.close(directory)
+
+
+def _current_text(directory: int, name: str) -> str | None:
+    try:
+        data = fs.read_file(directory, name, at_most=MAX_BYTES)
+    except fs.NotRegularFile:
+        return None
+    try:
+        return None if data is None else decode(data, name)
+    except AiogenError:
+        return None
 
 
 # ---------------------------------------------------------------- the round-trip edit
