@@ -333,8 +333,7 @@ def test_a_huge_file_at_a_rendered_path_is_not_read_whole(out: Path) -> None:
 
 
 # ---------------------------------------------------------------- pending in modules this branch does not own
-# Each is xfail(strict=True): it fails today for the reason given, and the fix named in
-# docs/hardening.md ("Pending in other modules") makes it pass (then the marker must go).
+# Each was xfail(strict=True) until the fix named in docs/hardening.md landed.
 
 _KILL_AT_KEY_RENAME = """
 import os, signal, sys
@@ -349,8 +348,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="simulate/export.py writes without fs.signals_unwind and never removes "
-                                       "a killed export's temporaries")
 def test_sigterm_during_simulate_export_leaves_no_key_temporary(tmp_path: Path) -> None:
     export = tmp_path / "export"
     killed = subprocess.run([sys.executable, "-c", _KILL_AT_KEY_RENAME, "simulate", EXAMPLES / "lab.yaml",
@@ -358,11 +355,9 @@ def test_sigterm_during_simulate_export_leaves_no_key_temporary(tmp_path: Path) 
     assert killed.returncode in (-signal.SIGTERM, 128 + signal.SIGTERM)
     again = aiogen("simulate", EXAMPLES / "lab.yaml", "--export", export)
     assert again.code == 0, again.err
-    assert list(export.rglob("*.aiogen-tmp")) == []  # today: .server.key.<hex>.aiogen-tmp, a private key
+    assert list(export.rglob("*.aiogen-tmp")) == []  # it was: .server.key.<hex>.aiogen-tmp, a private key
 
 
-@pytest.mark.xfail(strict=True, reason="cli/commands/ca.py, simulate.py and init.py declare --out/--export/DIR "
-                                       "type=Path, which turns '' into '.'")
 @pytest.mark.parametrize("args", [["ca", "root", "--name", "r", "--common-name", "R", "--out", ""],
                                   ["simulate", str(EXAMPLES / "lab.yaml"), "--export", ""],
                                   ["init", "", "--name", "contoso", "--key-dir", "{keys}"]])
@@ -376,8 +371,6 @@ def test_an_empty_output_directory_is_refused(tmp_path: Path, monkeypatch: pytes
     assert list(work.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli/commands/rollout.py calls write_spec(path, text) without "
-                                       "expected=result.source")
 def test_rollout_advance_cli_does_not_write_into_a_link_swapped_mid_run(
         rollover: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import aiogen.rollout.advance as advance_module
@@ -396,7 +389,7 @@ def test_rollout_advance_cli_does_not_write_into_a_link_swapped_mid_run(
 
     monkeypatch.setattr(advance_module, "advance", advance_then_swap)
     run = aiogen("rollout", "advance", link, "root-2028", "--now", "2026-12-15")
-    assert victim.read_bytes() == before  # today: the spec computed from 02-distribute.yaml lands here
+    assert victim.read_bytes() == before  # it was: the spec computed from 02-distribute.yaml landed here
     assert run.code == 1 and "changed while rollout advance ran" in run.err
 
 

@@ -41,6 +41,15 @@ def output_directory(text: str) -> str:
     return text
 
 
+def directory(text: str) -> Path:
+    """A directory to write into (--out, --export, init DIR): never '' (which would mean here), never a file."""
+    if not text:
+        raise argparse.ArgumentTypeError("is empty; give a directory")
+    if os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a directory")
+    return Path(text)
+
+
 def add_output_option(parser: argparse.ArgumentParser, *, help: str, stream: bool = False) -> None:
     parser.add_argument("-o", "--output", required=True, type=output_directory,
                         metavar="DIR|-" if stream else "DIR", help=help)

@@ -24,6 +24,24 @@ def write_export(report: SimulationReport, directory: Path) -> int:
     not a key passes `aiogen.keyscan.assert_no_private_key` first. Every file is written by
     `aiogen.output.fs` (no link followed below ``directory``, each file replaced atomically).
     """
+    with fs.signals_unwind():  # SIGTERM/SIGHUP unwind like Ctrl-C: no key is left in a temporary
+        _remove_leftovers(directory)
+        return _write_checks(report, directory)
+
+
+def _remove_leftovers(directory: Path) -> None:
+    """Temporaries a killed export left (one may hold a private key) go before anything is written."""
+    try:
+        root = fs.open_root(directory)
+    except OSError:
+        return  # not there yet: nothing left over
+    try:
+        fs.remove_temporaries(root, recursive=True)
+    finally:
+        os.close(root)
+
+
+def _write_checks(report: SimulationReport, directory: Path) -> int:
     written = 0
     entries: list[dict[str, Any]] = []
     for check in report.checks:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from aiogen.cli.options import add_format_option
+from aiogen.cli.options import add_format_option, directory
 from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK
 
 NAME = "ca"
@@ -109,7 +109,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--out", required=True, type=Path, metavar="DIR", help="output directory (created 0700)"
+        "--out", required=True, type=directory, metavar="DIR", help="output directory (created 0700)"
     )
     parser.add_argument("--name", required=True, metavar="NAME", help="base name of the output files")
     parser.add_argument("--force", action="store_true", help="replace existing output files")

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from aiogen.cli import report
+from aiogen.cli.options import directory
 from aiogen.model.problems import EXIT_OK
 
 NAME = "init"
@@ -14,11 +15,11 @@ HELP = ("scaffold a GitOps repository in DIR: a commented spec, an offline root 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", type=Path, metavar="DIR", help="the repository to create or complete")
+    parser.add_argument("directory", type=directory, metavar="DIR", help="the repository to create or complete")
     parser.add_argument("--name", metavar="NAME", help="the fleet's name (default: DIR's name)")
     parser.add_argument("--cluster", default="cluster-1", metavar="NAME",
                         help="the first cluster's name (default: cluster-1)")
-    parser.add_argument("--key-dir", type=Path, metavar="KEY_DIR",
+    parser.add_argument("--key-dir", type=directory, metavar="KEY_DIR",
                         help="where the offline root's private key goes, outside DIR and any git work tree "
                              "(default: ~/.aiogen/keys/NAME)")
     parser.add_argument("--hooks-repo", metavar="URL", help="the git URL pre-commit fetches aiogen's hooks from")

@@ -163,7 +163,7 @@ def _advance(args: argparse.Namespace) -> int:
     if args.dry_run:
         sys.stdout.write(result.text)
     else:
-        _replace(args.spec, result.text)
+        _replace(args.spec, result.text, result.source)
     for note in result.notes:
         output.note(note)
     verb = "would move" if args.dry_run else "moved"
@@ -180,11 +180,12 @@ def _advance(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` over ``path`` (aiogen.rollout.advance.write_spec: atomic, links written through)."""
+def _replace(path: Path, text: str, source: str) -> None:
+    """Write ``text`` over ``path`` (aiogen.rollout.advance.write_spec: atomic, links written through),
+    only if the file still holds ``source``, the text advance read."""
     from aiogen.rollout.advance import write_spec
 
-    write_spec(path, text)
+    write_spec(path, text, expected=source)
 
 
 # ---------------------------------------------------------------- plan

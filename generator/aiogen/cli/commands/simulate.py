@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from aiogen.cli import report as output
-from aiogen.cli.options import add_format_option, add_spec_argument, add_spec_options
+from aiogen.cli.options import add_format_option, add_spec_argument, add_spec_options, directory
 from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK
 
 NAME = "simulate"
@@ -21,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_format_option(parser)
     parser.add_argument("--json", action="store_const", dest="format", const="json",
                         help="the same as --format json")
-    parser.add_argument("--export", type=Path, metavar="DIR",
+    parser.add_argument("--export", type=directory, metavar="DIR",
                         help="write each check's material (server chain and key, client trust, client "
                              "certificate and key) as PEM files under DIR, with DIR/manifest.json")
     parser.add_argument("--failures", action="store_true", help="list only failed and skipped checks")
