@@ -156,8 +156,7 @@ WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"}
 OTHER_WRITERS = {
     "aiogen.output.tree": "the tree's own replace/unlink steps around output.fs (to fold into it)",
     "aiogen.pki.offline": "`aiogen ca` places its files with a no-clobber link (to fold into output.fs)",
-    "aiogen.pki.authority": "ssl loads a key only from a file: a 0600 temporary, removed at once",
-    "aiogen.simulate.handshake": "ssl loads a key only from a file: a 0600 temporary, removed at once",
+    "aiogen.pki.ssl_files": "ssl loads a key only from a file: a 0600 temporary, removed at once",
     "aiogen.simulate.export": "creates the export root before output.fs opens it",
     "aiogen.rollout.git": "unpacks the spec's directory at a git revision into a private temporary directory",
     "aiogen.render.compiled": "install time: writes the compiled templates into the package, never user output",

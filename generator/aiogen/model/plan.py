@@ -271,3 +271,7 @@ class Plan:
             if cluster.name == name:
                 return cluster
         raise KeyError(name)
+
+    def rotation(self, name: str) -> RotationState | None:
+        """The rotation of that name, if the spec has one."""
+        return next((r for r in self.rotations if r.name == name), None)

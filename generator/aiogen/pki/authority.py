@@ -10,9 +10,7 @@ cert-manager's behaviour exactly, use `aiogen.pki.issuance`.
 
 from __future__ import annotations
 
-import os
 import ssl
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -23,6 +21,7 @@ from aiogen.pki import keyvault
 from aiogen.pki.chain import common_name, is_ca, is_self_signed, pem_of
 from aiogen.pki.keys import KeySpec, PrivateKey, load_private_key, private_key_pem, same_public_key
 from aiogen.pki.pem import parse_certificates
+from aiogen.pki.ssl_files import load_cert_chain
 from aiogen.pki.tls_secret import TLSSecret
 
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -113,7 +112,7 @@ class IssuedCertificate:
 
     def configure_cert(self, context: ssl.SSLContext) -> None:
         """Load chain and key into an `ssl.SSLContext` (through a 0600 temporary file)."""
-        _load_cert_chain(context, self.private_key_and_chain_pem())
+        load_cert_chain(context, self.private_key_and_chain_pem())
 
 
 class CertificateAuthority:
@@ -345,12 +344,3 @@ class CertificateAuthority:
         context.load_verify_locations(cadata=self.cert_pem.decode("ascii"))
 
 
-def _load_cert_chain(context: ssl.SSLContext, key_and_chain: bytes) -> None:
-    # ssl can only load a key from a file; mkstemp creates it 0600 and it is removed at once.
-    fd, path = tempfile.mkstemp(suffix=".pem")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key_and_chain)
-        context.load_cert_chain(path)
-    finally:
-        os.unlink(path)

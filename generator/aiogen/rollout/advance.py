@@ -85,23 +85,19 @@ def advance(path: Path, rotation_name: str, now: datetime, *, allow_outside_file
         raise AiogenError((*report.problems(),
                            Problem(f"refusing to move rotation {rotation.name} to {step.phase}: the step is not safe; "
                                    f"{name} is unchanged")), exit_code=EXIT_CHECK_FAILED)
-    following = _find_optional(proposed, rotation.name)
+    following = proposed.rotation(rotation.name)
     next_step = schedule.remaining_steps(proposed, following)[0] if following is not None else None
     return Advanced(new_text, rotation.name, rotation.phase, step.phase, day, report, proposed, tuple(notes), next_step,
                     text)
 
 
 def _find(plan: Plan, rotation_name: str, spec_name: str) -> RotationState:
-    found = _find_optional(plan, rotation_name)
+    found = plan.rotation(rotation_name)
     if found is None:
         known = ", ".join(r.name for r in plan.rotations)
         raise AiogenError.single(f"{spec_name}: no rotation named {rotation_name!r}",
                                  hint=f"rotations: {known}" if known else "the spec has no rotations")
     return found
-
-
-def _find_optional(plan: Plan, rotation_name: str) -> RotationState | None:
-    return next((r for r in plan.rotations if r.name == rotation_name), None)
 
 
 # ---------------------------------------------------------------- writing the spec back

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from aiogen.model.dialing import servers
 from aiogen.model.phases import PHASES, dwells
 from aiogen.model.plan import AutomaticTls, Cluster, InClusterCA, Plan, RotationState, Signer
+from aiogen.output.table import columns
 from aiogen.rollout.days import end_of_day, start_of_day
 from aiogen.rollout.schedule import longest_old_leaf, phase_dates
 
@@ -277,27 +278,18 @@ def format_table(timeline: Timeline) -> str:
         else:
             renews, expires, count = "by hand", _day(first.expires), "1"
         rows.append((c.cluster, c.label, c.issuer or "self-signed", _day(first.issued), renews, expires, count))
-    out = [f"{timeline.name}: {_day(timeline.start)} to {_day(timeline.end)}", "", *_columns(head, rows)]
+    out = [f"{timeline.name}: {_day(timeline.start)} to {_day(timeline.end)}", "", *columns(head, rows)]
     if timeline.phases:
-        out += ["", *_columns(("ROTATION", "PHASE", "BEGINS", ""),
+        out += ["", *columns(("ROTATION", "PHASE", "BEGINS", ""),
                               [(p.rotation, p.phase, p.begins.isoformat(), "recorded" if p.recorded else "earliest")
                                for p in timeline.phases])]
     out.append("")
     if timeline.flags:
-        out += _columns(("WHEN", "CLUSTER", "SEVERITY", "FLAG"),
+        out += columns(("WHEN", "CLUSTER", "SEVERITY", "FLAG"),
                         [(_day(f.at), f.cluster, f.severity, f.message) for f in timeline.flags])
     else:
         out.append("no flags: no child outlives its issuer and every rotation dwells long enough")
     return "\n".join(out) + "\n"
-
-
-def _columns(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max([len(head[i]), *(len(r[i]) for r in rows)]) for i in range(len(head) - 1)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(cells[:-1])), cells[-1]]).rstrip()
-
-    return [line(head), *(line(r) for r in rows)]
 
 
 def _mermaid_text(text: str) -> str:

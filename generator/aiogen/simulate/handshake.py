@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import queue
 import socket
 import ssl
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from types import TracebackType
 from cryptography import x509
 
 from aiogen.pki.pem import parse_certificates
+from aiogen.pki.ssl_files import load_cert_chain
 from aiogen.simulate import path
 
 TIMEOUT = 5.0  # seconds, for every socket operation
@@ -99,22 +98,6 @@ def _no_partial_chain(context: ssl.SSLContext) -> ssl.SSLContext:
     return context
 
 
-def _write_private(data: bytes) -> str:
-    fd, name = tempfile.mkstemp(prefix="aiogen-", suffix=".pem")  # 0600, removed right after loading
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    return name
-
-
-def _load_chain(context: ssl.SSLContext, chain_pem: bytes, key_pem: bytes) -> None:
-    chain_file, key_file = _write_private(chain_pem), _write_private(key_pem)
-    try:
-        context.load_cert_chain(chain_file, key_file)
-    finally:
-        os.unlink(chain_file)
-        os.unlink(key_file)
-
-
 def _describe(error: BaseException) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         return f"certificate verify failed: {error.verify_message}"
@@ -134,7 +117,7 @@ class LoopbackServer:
         self.config = config
         context = _no_partial_chain(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        _load_chain(context, config.chain_pem, config.key_pem)
+        load_cert_chain(context, config.chain_pem, config.key_pem)
         if config.client_ca_pem is not None:
             context.verify_mode = ssl.CERT_REQUIRED if config.require_client_cert else ssl.CERT_OPTIONAL
             if config.client_ca_pem.strip():
@@ -224,7 +207,7 @@ def client_context(client: ClientConfig) -> ssl.SSLContext:
     if client.trust_pem.strip():
         context.load_verify_locations(cadata=client.trust_pem.decode("ascii"))
     if client.chain_pem is not None and client.key_pem is not None:
-        _load_chain(context, client.chain_pem, client.key_pem)
+        load_cert_chain(context, client.chain_pem, client.key_pem)
     return context
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from aiogen.output.table import columns
 from aiogen.simulate.handshake import ClientConfig, ServerConfig
 
 Result = Literal["pass", "FAIL", "skip"]
@@ -75,12 +76,7 @@ COLUMNS = ("CLUSTER", "LISTENER", "POPULATION", "DIALS", "PHASE", "RESULT", "REA
 def format_table(report: SimulationReport, *, failures_only: bool = False) -> str:
     rows = [(c.cluster, f"{c.listener}:{c.port}", c.population, c.dials, c.phase, c.result, c.reason)
             for c in report.checks if not failures_only or c.result != "pass"]
-    widths = [max([len(COLUMNS[i]), *(len(r[i]) for r in rows)]) for i in range(len(COLUMNS) - 1)]
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(cells[:-1])), cells[-1]]).rstrip()
-
-    out = [line(COLUMNS), *(line(r) for r in rows)] if rows else ["no failures"]
+    out = columns(COLUMNS, rows) if rows else ["no failures"]
     out.append("")
     out.append(summary(report))
     return "\n".join(out) + "\n"

@@ -76,7 +76,7 @@ def for_plan(baseline: Plan, phase_plans: PhasePlans) -> list[Sequence]:
         for phase in PHASES:
             plan = phase_plans[rotation.name][phase]
             recorded = PHASES.index(phase) <= PHASES.index(rotation.phase)
-            state_rotation = next(r for r in plan.rotations if r.name == rotation.name)
+            state_rotation = plan.rotation(rotation.name)
             states.append(State(f"{rotation.name}.{phase}", f"{rotation.name} {phase}", plan, dates[phase],
                                 state_rotation, phase, recorded))
         cluster_order = [c.name for c in baseline.clusters if c.name in rotation.clusters]
