@@ -31,17 +31,24 @@ def resolve_roots(fleet: Fleet) -> None:
         fleet.client_roots[name] = _client_root(fleet, path, name, client_root)
 
 
-def pinned_root(fleet: Fleet, path: PathKey, name: str, root: spec.Root) -> RootCA | None:
-    """A root known by its certificate: exactly one self-signed CA certificate, valid now."""
-    fpath = (*path, "certificate", "file")
+def _single_certificate(fleet: Fleet, fpath: PathKey, what: str) -> CertSummary | None:
+    """The one certificate of a root's file (None after saying why it is not exactly one)."""
     certs = fleet.inputs.certificates(fpath)
     if certs is None:
         return None
-    ctx = fleet.ctx
     if len(certs) != 1:
-        ctx.error(fpath, f"holds {len(certs)} certificates; a root file holds exactly one")
+        fleet.ctx.error(fpath, f"holds {len(certs)} certificates; a {what} file holds exactly one")
         return None
-    cert = certs[0]
+    return certs[0]
+
+
+def pinned_root(fleet: Fleet, path: PathKey, name: str, root: spec.Root) -> RootCA | None:
+    """A root known by its certificate: exactly one self-signed CA certificate, valid now."""
+    fpath = (*path, "certificate", "file")
+    cert = _single_certificate(fleet, fpath, "root")
+    if cert is None:
+        return None
+    ctx = fleet.ctx
     if not cert.self_signed:
         ctx.error(
             fpath,
@@ -58,14 +65,10 @@ def pinned_root(fleet: Fleet, path: PathKey, name: str, root: spec.Root) -> Root
 
 def _client_root(fleet: Fleet, path: PathKey, name: str, root: spec.ClientRoot) -> ClientRoot | None:
     fpath = (*path, "certificate", "file")
-    certs = fleet.inputs.certificates(fpath)
-    if certs is None:
+    cert = _single_certificate(fleet, fpath, "client root")
+    if cert is None:
         return None
     ctx = fleet.ctx
-    if len(certs) != 1:
-        ctx.error(fpath, f"holds {len(certs)} certificates; a client root file holds exactly one")
-        return None
-    cert = certs[0]
     if not cert.is_ca:
         ctx.error(fpath, f"{shown(cert.subject)} is not a CA certificate; the broker trusts CAs only")
         return None
