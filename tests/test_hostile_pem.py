@@ -31,7 +31,7 @@ from aiogen.pki import pem
 from tests.helpers import Run, aiogen, make_ca_pem
 
 HEAD = "apiVersion: aiogen.io/v1alpha1\nkind: Topology\nmetadata: {name: t}\nspec:\n"
-FAST = 1.0
+FAST = 10.0  # seconds: a refusal takes milliseconds; a hang (FIFO, /dev/zero) never ends
 
 ROOT_PEM, ROOT_CERT, ROOT_KEY = make_ca_pem("Hostile Test Root")
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
