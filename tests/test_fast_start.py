@@ -82,3 +82,17 @@ def test_the_render_path_imports_no_argparse_and_no_other_command() -> None:
             "print(code, sorted(loaded))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=EXAMPLES)
     assert done.stdout.splitlines()[-1] == "0 ['aiogen.cli.commands.validate']", done.stdout + done.stderr
+
+
+def test_positions_are_found_only_when_a_problem_is_located() -> None:
+    """A spec without problems never holds the positions of its values (peak memory of large fleets)."""
+    from aiogen.yamlio.parse import parse_yaml
+
+    text = "spec:\n  clusters:\n    - name: a\n      port: 8883\n"
+    doc = parse_yaml(text, source="s.yaml", base_dir=Path())
+    assert doc._positions is None and doc._key_positions is None
+    at = doc.locate(("spec", "clusters", 0, "port"))
+    assert (at.line, at.column) == (4, 13)
+    key = doc.locate(("spec", "clusters", 0, "port"), key=True)
+    assert (key.line, key.column) == (4, 7)
+    assert doc._positions is not None
