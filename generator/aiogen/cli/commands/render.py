@@ -78,6 +78,7 @@ def _tree(args: argparse.Namespace) -> int:
     report.problems(plan.warnings)
     out_dir = Path(args.output)
     files = layout.tree(iter_render(plan, clusters))
+    del plan  # the writer needs only the files: the Plan's memory goes to it (peak RSS of a large fleet)
     scope = clusters if args.cluster else None  # whole spec: removed clusters are stale
     if args.check:
         from aiogen.output.drift import compare
