@@ -96,3 +96,23 @@ def test_positions_are_found_only_when_a_problem_is_located() -> None:
     key = doc.locate(("spec", "clusters", 0, "port"), key=True)
     assert (key.line, key.column) == (4, 7)
     assert doc._positions is not None
+
+
+def test_rendering_into_a_large_tree_again_stays_within_a_small_descriptor_limit(tmp_path: Path) -> None:
+    """-o DIR holds the directory descriptors of one cluster at a time, not of the whole tree."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    try:
+        import fleet  # bench/fleet.py: N clusters of the benchmark's shape
+    finally:
+        sys.path.pop(0)
+    fleet.write_pems(tmp_path)
+    spec = fleet.write_fleet(tmp_path, 120)  # 360 directories
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))\n"
+            "from aiogen.cli import app\n"
+            "sys.exit(app.main())\n")
+    argv = [sys.executable, "-c", code, "render", str(spec), "-o", str(tmp_path / "out")]
+    first = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
+    again = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout.endswith("2400 written, 0 unchanged, 0 removed\n"), first.stderr
+    assert again.returncode == 0 and again.stdout.endswith("0 written, 2400 unchanged, 0 removed\n"), again.stderr

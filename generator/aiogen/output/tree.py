@@ -94,8 +94,12 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
     write: list[str] = []
     unchanged: list[str] = []
     directories = fs.Directories(root)
+    top: str | None = None
     try:
         for path, text in files.items():
+            if path.split("/", 1)[0] != top:  # paths come cluster by cluster: hold one cluster's descriptors
+                directories.close()  # (a tree of 1,000 clusters would need ~3,000 at once: EMFILE at ulimit 1024)
+                top = path.split("/", 1)[0]
             _classify(path, text.encode("utf-8"), out_dir, directories, owned, (unchanged, write, conflicts))
     finally:
         directories.close()
