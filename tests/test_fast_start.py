@@ -43,3 +43,76 @@ def test_the_yaml_unsafe_pattern_is_the_complement_of_yaml_printable() -> None:
     every = "".join(map(chr, range(0x110000)))
     assert _NOT_YAML_SAFE.findall(every) == printable.findall(every)
     assert len(_NOT_YAML_SAFE.findall(every)) == 2114
+
+
+def test_plain_render_and_validate_parse_as_argparse_does(tmp_path: Path) -> None:
+    """aiogen.cli.fast.parse gives argparse's attributes, or None (argparse decides) for anything unusual."""
+    from aiogen.cli.app import build_parser
+    from aiogen.cli.fast import parse
+
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    same = (["render", "f.yaml", "-o", "-"], ["render", "-", "-o", "out"], ["render", "-o=out", "f.yaml"],
+            ["render", "f.yaml", "--output", "d", "--cluster", "a", "--cluster=b", "--check", "--format", "json"],
+            ["render", "--now", "2026-01-01", "f.yaml", "-o", "-", "--allow-outside-files"],
+            ["validate", "a.yaml", "b.yaml", "--format=json", "--now", "2026-01-01T10:00:00+02:00"],
+            ["validate", "--now=2026-01-01", "-"])
+    for argv in same:
+        fast = parse(argv)
+        assert fast is not None, argv
+        assert vars(fast) == vars(build_parser(argv[0]).parse_args(argv)), argv
+    argparse_decides = (["render", "f.yaml"], ["render", "f.yaml", "-o"], ["render", "f.yaml", "-o", "-", "-h"],
+                        ["render", "f.yaml", "--out", "-"], ["render", "f.yaml", "-o", "-", "--now", "soon"],
+                        ["render", "f.yaml", "-o", str(a_file)], ["render", "f.yaml", "-o", ""],
+                        ["render", "f.yaml", "-o=", "x"], ["render", "a", "b", "-o", "-"],
+                        ["render", "f.yaml", "-o", "-", "-o", "d"], ["render", "f.yaml", "--check=1", "-o", "d"],
+                        ["render", "f.yaml", "-o", "-", "--format", "yaml"], ["validate"], ["validate", "-o", "-", "f"],
+                        ["validate", "a.yaml", "--format", "json", "b.yaml"], ["validate", "--", "a.yaml"],
+                        ["simulate", "f.yaml"], [], ["--version"])
+    for argv in argparse_decides:
+        assert parse(argv) is None, argv
+
+
+def test_the_render_path_imports_no_argparse_and_no_other_command() -> None:
+    code = ("import sys\n"
+            "from aiogen.cli import app\n"
+            "sys.argv = ['aiogen', 'validate', 'fleet.yaml', '--now', '2026-01-01']\n"
+            "try:\n    app.console()\nexcept SystemExit as done:\n    code = done.code\n"
+            "loaded = [m for m in sys.modules if m in ('argparse', 'pkgutil') or m.startswith('aiogen.cli.commands.')]\n"
+            "print(code, sorted(loaded))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=EXAMPLES)
+    assert done.stdout.splitlines()[-1] == "0 ['aiogen.cli.commands.validate']", done.stdout + done.stderr
+
+
+def test_positions_are_found_only_when_a_problem_is_located() -> None:
+    """A spec without problems never holds the positions of its values (peak memory of large fleets)."""
+    from aiogen.yamlio.parse import parse_yaml
+
+    text = "spec:\n  clusters:\n    - name: a\n      port: 8883\n"
+    doc = parse_yaml(text, source="s.yaml", base_dir=Path())
+    assert doc._positions is None and doc._key_positions is None
+    at = doc.locate(("spec", "clusters", 0, "port"))
+    assert (at.line, at.column) == (4, 13)
+    key = doc.locate(("spec", "clusters", 0, "port"), key=True)
+    assert (key.line, key.column) == (4, 7)
+    assert doc._positions is not None
+
+
+def test_rendering_into_a_large_tree_again_stays_within_a_small_descriptor_limit(tmp_path: Path) -> None:
+    """-o DIR holds the directory descriptors of one cluster at a time, not of the whole tree."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    try:
+        import fleet  # bench/fleet.py: N clusters of the benchmark's shape
+    finally:
+        sys.path.pop(0)
+    fleet.write_pems(tmp_path)
+    spec = fleet.write_fleet(tmp_path, 120)  # 360 directories
+    code = ("import resource, sys\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))\n"
+            "from aiogen.cli import app\n"
+            "sys.exit(app.main())\n")
+    argv = [sys.executable, "-c", code, "render", str(spec), "-o", str(tmp_path / "out")]
+    first = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
+    again = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout.endswith("2400 written, 0 unchanged, 0 removed\n"), first.stderr
+    assert again.returncode == 0 and again.stdout.endswith("0 written, 2400 unchanged, 0 removed\n"), again.stderr

@@ -69,6 +69,7 @@ def load_plan(path: Path, *, display: str | None = None, now: datetime | None = 
     from aiogen.resolve import resolve
 
     topology, doc = load_topology(path, display=display)
+    doc.data = None  # the Topology holds it now; resolve locates problems from the text (peak memory)
     return resolve(topology, doc, now=now, allow_outside_files=allow_outside_files)
 
 

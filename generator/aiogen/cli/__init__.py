@@ -1,6 +1,17 @@
 """Command line: argument parsing, dispatch and exit codes only (`app`); shared options (`options`);
 one module per subcommand (`commands`)."""
 
-from aiogen.cli.app import console, main
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["console", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    """`console` and `main` from `app`, imported when asked for: a command module's import stays light."""
+    if name in __all__:
+        from aiogen.cli import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'aiogen.cli' has no attribute {name!r}")

@@ -8,32 +8,41 @@ With no subcommand the program acts as a KRM function or legacy kustomize exec p
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
-import pkgutil
 import sys
-from collections.abc import Sequence
-from types import ModuleType
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from aiogen import __version__
-from aiogen.cli import commands
 from aiogen.cli import report as output
-from aiogen.cli.examples import EXAMPLES
 from aiogen.model.problems import EXIT_INVALID, AiogenError, report_internal
+
+if TYPE_CHECKING:  # argparse, pkgutil and importlib are imported where used: off the render path (cli.fast)
+    import argparse
+    from types import ModuleType
 
 
 def command_names() -> list[str]:
+    import pkgutil
+
+    from aiogen.cli import commands
+
     return sorted(m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_"))
 
 
 def _command_modules(only: str | None = None) -> list[ModuleType]:
+    import importlib
+
     names = [only] if only else command_names()
     return [importlib.import_module(f"aiogen.cli.commands.{name}") for name in names]
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand (start-up: import one module)."""
+    import argparse
+
+    from aiogen.cli.examples import EXAMPLES
+
     parser = argparse.ArgumentParser(
         prog="aiogen",
         description="Render the PKI of Azure IoT Operations fleets as code. "
@@ -68,8 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    return run_command(args.run, args)
+
+
+def run_command(run: Callable[[Any], int], args: Any) -> int:
+    """Run one subcommand; expected failures become a message and an exit code, never a traceback."""
     try:
-        code: int = args.run(args)
+        code: int = run(args)
     except AiogenError as error:
         report(error)
         return error.exit_code
@@ -87,8 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _is_plugin_invocation(first: str) -> bool:
     """kustomize's legacy exec plugin passes a temporary config file path as argv[1]."""
-    known = {m.name for m in pkgutil.iter_modules(commands.__path__)}
-    return first not in known and os.path.isfile(first)
+    return os.path.isfile(first) and first not in _all_module_names()
+
+
+def _all_module_names() -> set[str]:
+    import pkgutil
+
+    from aiogen.cli import commands
+
+    return {m.name for m in pkgutil.iter_modules(commands.__path__)}
 
 
 def console() -> None:
@@ -102,7 +123,8 @@ def console() -> None:
     from aiogen.cli import fast  # speed hook: no collections in a one-shot render (aiogen.cli.fast)
 
     fast.prepare(sys.argv[1:])
-    code = main()
+    parsed = fast.parse(sys.argv[1:])  # render/validate in their plain forms: no argparse
+    code = main() if parsed is None else run_command(parsed.run, parsed)
     gc.freeze()
     sys.exit(code)
 

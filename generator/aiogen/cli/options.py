@@ -9,10 +9,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # argparse is imported where an error is raised: render/validate start without it
+    import argparse
 
 from aiogen.model.clock import parse_instant
 
@@ -24,6 +27,8 @@ def parse_now(text: str) -> datetime:
     try:
         return parse_instant(text)
     except ValueError:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD) or ISO timestamp") from None
 
 
@@ -34,6 +39,8 @@ def add_spec_argument(parser: argparse.ArgumentParser, *, several: bool = False,
 
 def output_directory(text: str) -> str:
     """-o DIR: refuse what can never be a directory to write or compare (a usage error, exit 2)."""
+    import argparse
+
     if not text:
         raise argparse.ArgumentTypeError("is empty; give a directory (or - where a stream is allowed)")
     if text != STREAM and os.path.isfile(text):

@@ -8,6 +8,7 @@ never here. `schemas/topology.schema.json` is generated from these models (`aiog
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,10 @@ from pydantic.alias_generators import to_camel
 
 from aiogen.model.durations import parse_duration
 from aiogen.model.phases import Phase
+
+# aiogen uses no pydantic plugins: without this, building the first model scans every installed
+# distribution's entry points for them (importlib.metadata), on every cold start.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 API_VERSION = "aiogen.io/v1alpha1"
 

@@ -106,14 +106,21 @@ class Directories:
     def __init__(self, root: int) -> None:
         self.root = root
         self._open: dict[tuple[str, ...], int] = {(): root}
+        self._missing: set[tuple[str, ...]] = set()  # looked for once: a new tree is not searched per file
 
     def get(self, parts: Sequence[str]) -> int:
         """The descriptor of root/parts; raises OSError (ELOOP/ENOTDIR/ENOENT) like `open_directory`."""
         key = tuple(parts)
         found = self._open.get(key)
         if found is None:
+            if key in self._missing:
+                raise FileNotFoundError(2, "No such file or directory", key[-1])
             parent = self.get(key[:-1])
-            found = os.open(key[-1], DIR_FLAGS, dir_fd=parent)
+            try:
+                found = os.open(key[-1], DIR_FLAGS, dir_fd=parent)
+            except FileNotFoundError:
+                self._missing.add(key)
+                raise
             self._open[key] = found
         return found
 
@@ -133,6 +140,7 @@ class Directories:
             if key:
                 os.close(fd)
         self._open = {(): self.root}
+        self._missing.clear()
 
 
 def read_file(root: int, path: str, *, limit: int | None = None, at_most: int | None = None,

@@ -73,12 +73,13 @@ class WritePlan:
     owned_text: str | None  # the list as it is on disk
 
 
-def _check_paths(files: Mapping[str, str], out_dir: Path) -> None:
+def _check_paths(files: Mapping[str, str], out_dir: Path, *, keys_checked: bool) -> None:
     for path, text in files.items():
         problem = path_problem(path)
         if problem:
             raise AiogenError.single(f"refusing to write {path!r} into {out_dir}: {problem}")
-        assert_no_private_key(path, text)
+        if not keys_checked:
+            assert_no_private_key(path, text)
 
 
 def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterable[str] | None = None) -> WritePlan:
@@ -94,8 +95,12 @@ def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterab
     write: list[str] = []
     unchanged: list[str] = []
     directories = fs.Directories(root)
+    top: str | None = None
     try:
         for path, text in files.items():
+            if path.split("/", 1)[0] != top:  # paths come cluster by cluster: hold one cluster's descriptors
+                directories.close()  # (a tree of 1,000 clusters would need ~3,000 at once: EMFILE at ulimit 1024)
+                top = path.split("/", 1)[0]
             _classify(path, text.encode("utf-8"), out_dir, directories, owned, (unchanged, write, conflicts))
     finally:
         directories.close()
@@ -158,14 +163,18 @@ def _create_out_dir(out_dir: Path) -> list[Path]:
     return missing
 
 
-def write_tree(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None) -> WriteResult:
-    """Write ``files`` (relative path → text) into ``out_dir``; see the rules above."""
+def write_tree(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None, *,
+               keys_checked: bool = False) -> WriteResult:
+    """Write ``files`` (relative path → text) into ``out_dir``; see the rules above.
+
+    ``keys_checked``: every text already passed `assert_no_private_key` under the same path
+    (`aiogen.output.layout.tree` does), so it is not scanned a second time."""
     if not fs.HAVE_DIR_FD:
         raise AiogenError.single(
             "writing a tree needs directory descriptors (openat), which this system lacks",
             hint="render with -o - and redirect it, or run aiogen on Linux, macOS or WSL",
         )
-    _check_paths(files, out_dir)
+    _check_paths(files, out_dir, keys_checked=keys_checked)
     made = _create_out_dir(out_dir)
     try:
         with fs.signals_unwind(), _locked_directory(out_dir) as root:
@@ -186,16 +195,20 @@ def _write_locked(files: Mapping[str, str], out_dir: Path, root: int, scope: Ite
         staged = _stage(files, plan.write, root, out_dir, created)
         widened = owned_list_text(merge(plan.owned_before, plan.owned_after))
         _write_owned(root, out_dir, widened, plan.owned_text)  # widen first
-        for done, path in enumerate(plan.write):
-            try:
-                _replace(root, path, staged[path])
-                del staged[path]
-            except OSError as error:
-                raise AiogenError.single(
-                    f"cannot write {out_dir / path}: {error.strerror}; {done} of {len(plan.write)} changed "
-                    "files were replaced, the others keep their previous content",
-                    hint="fix the cause and render again: every file is either its old or its new version",
-                ) from None
+        folders = _Folders(root)
+        try:
+            for done, path in enumerate(plan.write):
+                try:
+                    _replace(folders, path, staged[path])
+                    del staged[path]
+                except OSError as error:
+                    raise AiogenError.single(
+                        f"cannot write {out_dir / path}: {error.strerror}; {done} of {len(plan.write)} changed "
+                        "files were replaced, the others keep their previous content",
+                        hint="fix the cause and render again: every file is either its old or its new version",
+                    ) from None
+        finally:
+            folders.close()
     except BaseException:
         _discard(root, staged)
         fs.remove_created(root, created)
@@ -206,13 +219,35 @@ def _write_locked(files: Mapping[str, str], out_dir: Path, root: int, scope: Ite
     return WriteResult(plan.write, plan.unchanged, tuple(removed), tuple(leftovers))
 
 
-def _replace(root: int, path: str, temporary: str) -> None:
-    *folders, name = path.split("/")
-    directory = fs.open_directory(root, folders)
-    try:
-        os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
-    finally:
-        os.close(directory)
+class _Folders:
+    """Descriptors of the directories files go into, each opened once (`fs.open_directory`, never
+    through a link) while the files of one top-level directory are written, then closed: a file
+    costs no ``openat`` of its own, and the descriptors held stay one cluster's worth."""
+
+    def __init__(self, root: int, *, created: fs.Created | None = None) -> None:
+        self.root, self.created = root, created
+        self._open: dict[tuple[str, ...], int] = {}
+
+    def get(self, folders: Sequence[str]) -> int:
+        key = tuple(folders)
+        found = self._open.get(key)
+        if found is None:
+            if self._open and next(iter(self._open))[:1] != key[:1]:
+                self.close()  # paths come cluster by cluster: the previous one is done
+            found = fs.open_directory(self.root, folders, create=self.created is not None, created=self.created)
+            self._open[key] = found
+        return found
+
+    def close(self) -> None:
+        for fd in self._open.values():
+            os.close(fd)
+        self._open.clear()
+
+
+def _replace(folders: _Folders, path: str, temporary: str) -> None:
+    *parts, name = path.split("/")
+    directory = folders.get(parts)
+    os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
 
 
 def _discard(root: int, staged: Mapping[str, str]) -> None:
@@ -267,17 +302,16 @@ def _stage(files: Mapping[str, str], paths: Sequence[str], root: int, out_dir: P
     """Write each file to a temporary sibling (created, never followed): path → temporary name."""
     staged: dict[str, str] = {}
     path = ""
+    folders = _Folders(root, created=created)
     try:
         for path in paths:
-            *folders, name = path.split("/")
+            *parts, name = path.split("/")
             temporary = fs.temporary_name(name)
-            directory = fs.open_directory(root, folders, create=True, created=created)
-            try:
-                staged[path] = temporary  # before the file exists: an interruption still removes it
-                fs.write_new(directory, temporary, files[path].encode("utf-8"), _FILE_MODE)
-            finally:
-                os.close(directory)
+            directory = folders.get(parts)
+            staged[path] = temporary  # before the file exists: an interruption still removes it
+            fs.write_new(directory, temporary, files[path].encode("utf-8"), _FILE_MODE)
     except BaseException as error:
+        folders.close()
         _discard(root, staged)
         if isinstance(error, OSError):
             raise AiogenError.single(
@@ -285,6 +319,7 @@ def _stage(files: Mapping[str, str], paths: Sequence[str], root: int, out_dir: P
                 hint="a directory of the tree may be a symbolic link, a file, or read-only",
             ) from None
         raise
+    folders.close()
     return staged
 
 

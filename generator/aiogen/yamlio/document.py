@@ -60,10 +60,32 @@ class Document:
     data: Any
     source: str  # file name as the user gave it (or "<stdin>")
     base_dir: Path
-    # where each value (and each mapping key) starts, packed as line << 24 | column (see `pack`):
-    # a 5,000-cluster fleet holds ~700,000 of them, so they are ints, not tuples
-    positions: dict[PathKey, int] = field(default_factory=dict)
-    key_positions: dict[PathKey, int] = field(default_factory=dict)
+    # The text parsed: where each value stood is found again from it (`positions`) only when a
+    # problem is located, so a spec that has none never holds them (~20 MB per 1,000 clusters).
+    text: str | None = field(default=None, repr=False)
+    _positions: dict[PathKey, int] | None = field(default=None, repr=False)
+    _key_positions: dict[PathKey, int] | None = field(default=None, repr=False)
+
+    @property
+    def positions(self) -> dict[PathKey, int]:
+        """Where each value starts, packed as line << 24 | column (see `pack`)."""
+        if self._positions is None:
+            self._find_positions()
+        assert self._positions is not None
+        return self._positions
+
+    @property
+    def key_positions(self) -> dict[PathKey, int]:
+        """Where each mapping key starts, packed like `positions`."""
+        if self._key_positions is None:
+            self._find_positions()
+        assert self._key_positions is not None
+        return self._key_positions
+
+    def _find_positions(self) -> None:
+        from aiogen.yamlio.parse import find_positions
+
+        self._positions, self._key_positions = find_positions(self.text) if self.text is not None else ({}, {})
 
     def locate(self, path: PathKey, *, key: bool = False) -> Location:
         """Location of the deepest node on ``path`` that exists (its key with ``key=True``)."""

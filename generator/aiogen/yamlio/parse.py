@@ -45,8 +45,8 @@ def parse_yaml(text: str, *, source: str, base_dir: Path) -> Document:
 
     if len(text) > MAX_BYTES:
         raise AiogenError.single(f"{source} is {len(text)} characters; a spec may be at most {MAX_BYTES}")
-    doc = Document(None, source, base_dir)
-    builder = _Builder(doc)
+    doc = Document(None, source, base_dir, text)
+    builder = _Builder(doc, record=False)
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     loader = loader_class(text)
     paused = gc.isenabled()
@@ -79,6 +79,29 @@ def parse_yaml(text: str, *, source: str, base_dir: Path) -> Document:
         raise AiogenError.single("the file holds no YAML document", location=Location(source))
     doc.data = builder.result
     return doc
+
+
+def find_positions(text: str) -> tuple[dict[PathKey, int], dict[PathKey, int]]:
+    """Where each value and each mapping key of ``text`` starts (packed, see `pack`): the same events
+    `parse_yaml` read, read again. Called when a problem is first located in a parsed document."""
+    import yaml
+
+    doc = Document(None, "", Path())
+    builder = _Builder(doc, record=True)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or builder.feed(event):
+                break
+    finally:
+        loader.dispose()
+        if paused:
+            gc.enable()
+    assert builder.positions is not None and builder.key_positions is not None
+    return builder.positions, builder.key_positions
 
 
 def _one_line(text: str) -> str:
@@ -160,8 +183,11 @@ class _Frame:
 class _Builder:
     """libyaml events → plain dicts, lists and scalars, recording where each value stood."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, *, record: bool) -> None:
         self.doc = doc
+        # where values and keys stood, only when asked for (`find_positions`)
+        self.positions: dict[PathKey, int] | None = {} if record else None
+        self.key_positions: dict[PathKey, int] | None = {} if record else None
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (value, size in values)
         self.open_anchors: set[str] = set()
@@ -296,7 +322,8 @@ class _Builder:
                 raise self._fail(f"nesting deeper than {MAX_DEPTH} levels", mark)
             self._count(1, mark, alias=False)
             path = self._child_path()
-            self.doc.positions.setdefault(path, pack(mark))
+            if self.positions is not None:
+                self.positions.setdefault(path, pack(mark))
             container: dict[str, Any] | list[Any] = {} if is_map else []
             self.stack.append(_Frame(container, path, self.values + self.expanded - 1, event.anchor))
             if event.anchor is not None:
@@ -335,14 +362,15 @@ class _Builder:
             raise self._fail(f'duplicate key "{printable}"', mark)
         frame.key = key
         frame.key_path = (*frame.path, key)  # one tuple shared by key_positions, positions and the child
-        self.doc.key_positions.setdefault(frame.key_path, pack(mark))
+        if self.key_positions is not None:
+            self.key_positions.setdefault(frame.key_path, pack(mark))
         return False
 
     def _place(self, value: Any, mark: Any, _unused: None) -> bool:
         if not self.stack:
             self.result = value
-            if mark is not None:
-                self.doc.positions.setdefault((), pack(mark))
+            if mark is not None and self.positions is not None:
+                self.positions.setdefault((), pack(mark))
             return False
         frame = self.stack[-1]
         if isinstance(frame.container, dict):
@@ -354,6 +382,6 @@ class _Builder:
         else:
             path = (*frame.path, len(frame.container))
             frame.container.append(value)
-        if mark is not None:
-            self.doc.positions.setdefault(path, pack(mark))
+        if mark is not None and self.positions is not None:
+            self.positions.setdefault(path, pack(mark))
         return False

@@ -7,7 +7,6 @@ job or pre-commit hook runs on a GitOps repository where the rendered tree is co
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,9 @@ from aiogen.cli.options import (
 )
 from aiogen.model.problems import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE, AiogenError, Problem
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # argparse only for type hints: off the render path (aiogen.cli.fast)
+    import argparse
+
     from aiogen.output.drift import Drift
     from aiogen.output.tree import WriteResult
 
@@ -77,12 +78,13 @@ def _tree(args: argparse.Namespace) -> int:
     report.problems(plan.warnings)
     out_dir = Path(args.output)
     files = layout.tree(iter_render(plan, clusters))
+    del plan  # the writer needs only the files: the Plan's memory goes to it (peak RSS of a large fleet)
     scope = clusters if args.cluster else None  # whole spec: removed clusters are stale
     if args.check:
         from aiogen.output.drift import compare
 
         return _check(args, compare(files, out_dir, scope), out_dir)
-    result = tree_writer.write_tree(files, out_dir, scope=scope)
+    result = tree_writer.write_tree(files, out_dir, scope=scope, keys_checked=True)  # layout.tree scanned
     if args.format == "json":
         report.out_json(_written_json(result, clusters, out_dir))
     else:

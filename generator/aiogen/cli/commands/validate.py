@@ -6,7 +6,6 @@ The report (one verdict line per spec, or ``--format json``) is on stdout, the p
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +13,9 @@ from aiogen.cli import report
 from aiogen.cli.options import add_format_option, add_spec_argument, add_spec_options
 from aiogen.model.problems import EXIT_INVALID, EXIT_OK, EXIT_USAGE, AiogenError, Problem
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # argparse only for type hints: off the render path (aiogen.cli.fast)
+    import argparse
+
     from aiogen.model.plan import Plan
     from aiogen.render import RenderedCluster
 
