@@ -50,6 +50,8 @@ def output_directory(text: str) -> str:
 
 def directory(text: str) -> Path:
     """A directory to write into (--out, --export, init DIR): never '' (which would mean here), never a file."""
+    import argparse
+
     if not text:
         raise argparse.ArgumentTypeError("is empty; give a directory")
     if os.path.isfile(text):
