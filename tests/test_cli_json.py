@@ -107,3 +107,27 @@ def test_render_check_json(tmp_path: Path) -> None:
 def test_json_needs_a_directory_for_render() -> None:
     run = aiogen("render", LAB, "-o", "-", "--format", "json")
     assert (run.code, run.out, run.err) == (2, "", "aiogen render: --format json reports on a directory; give -o DIR\n")
+
+
+def test_every_json_command_stopped_by_bad_input_still_prints_one_document(tmp_path: Path) -> None:
+    """A CI job parsing stdout gets the located problems, not an empty stream, whatever the command."""
+    bad = bad_fleet(tmp_path)
+    problem = {"severity": "error", "file": str(bad), "line": 49, "column": 23,
+               "path": "spec.clusters[0].broker.listeners[0].ports[0].port",
+               "message": "port 18883 is already used by the default listener",
+               "hint": "18883 belongs to AIO's default listener"}
+    for command in (("render", bad, "-o", tmp_path / "out", "--format", "json"),
+                    ("rollout", "check", LAB, bad, "--format", "json"),
+                    ("rollout", "plan", bad, "--format", "json"),
+                    ("simulate", bad, "--format", "json")):
+        run = aiogen(*command)
+        assert run.code == 1, command
+        assert json.loads(run.out) == {"ok": False, "exitCode": 1, "problems": [problem], "warnings": []}, command
+        assert "port 18883 is already used" in run.err  # and the problem on stderr, as without --format json
+
+
+def test_a_json_report_is_never_followed_by_a_second_document() -> None:
+    run = aiogen("rollout", "check", ROLLOVER / "01-prepare.yaml", ROLLOVER / "03-switch.yaml",
+                 "--now", "2026-12-15", "--format", "json")
+    assert run.code == 3
+    assert json.loads(run.out)["verdict"] == "unsafe"  # one document: json.loads refuses a second

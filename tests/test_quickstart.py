@@ -167,13 +167,15 @@ def test_json_problems_have_the_documented_fields(walked: tuple[Path, dict[str, 
                                 cwd=repo, env=env, capture_output=True, text=True, timeout=120)
     finally:
         broken.unlink()
-    assert (render.returncode, render.stdout) == (1, "")  # as documented: only validate reports bad input
-    assert "fleet/broken.yaml:" in render.stderr
+    assert render.returncode == 1 and "fleet/broken.yaml:" in render.stderr
+    stopped = json.loads(render.stdout)  # as documented: the located problems, as validate lists them
+    assert (stopped["ok"], stopped["exitCode"]) == (False, 1)
     assert code == 1 and isinstance(report, dict)
     (problem,) = report["specs"][0]["problems"]
     doc = QUICKSTART.read_text(encoding="utf-8")
     fields = re.search(r"A problem \(in `problems` and `warnings`\) is (.*?), the same", doc, re.S)
     assert fields is not None
     assert list(problem) == re.findall(r"`([^`]+)`", fields.group(1))
+    assert (stopped["problems"], stopped["warnings"]) == ([problem], report["specs"][0]["warnings"])
     assert (problem["file"], problem["line"], problem["path"]) == (
         "fleet/broken.yaml", line, "spec.clusters[0].broker.listeners[0].ports[0].port")

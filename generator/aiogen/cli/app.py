@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogen import __version__
 from aiogen.cli import report as output
-from aiogen.model.problems import EXIT_INVALID, AiogenError, report_internal
+from aiogen.model.problems import EXIT_INVALID, EXIT_USAGE, AiogenError, report_internal
 
 if TYPE_CHECKING:  # argparse, pkgutil and importlib are imported where used: off the render path (cli.fast)
     import argparse
@@ -82,10 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(run: Callable[[Any], int], args: Any) -> int:
     """Run one subcommand; expected failures become a message and an exit code, never a traceback."""
+    output.begin()
     try:
         code: int = run(args)
     except AiogenError as error:
         report(error)
+        if getattr(args, "format", None) == "json" and error.exit_code != EXIT_USAGE:  # usage: like argparse's
+            output.failure_json(error.problems, error.warnings, error.exit_code)
         return error.exit_code
     except KeyboardInterrupt:
         output.info("interrupted")

@@ -28,9 +28,28 @@ def out(text: str = "") -> None:
     sys.stdout.write(f"{text}\n")
 
 
+_json_written = False  # a command prints at most one JSON document
+
+
 def out_json(value: Any) -> None:
     """The report as JSON on stdout: keys in the order the command built them, two-space indent."""
+    global _json_written
+    _json_written = True
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+def begin() -> None:
+    """A command starts: nothing of its report is printed yet."""
+    global _json_written
+    _json_written = False
+
+
+def failure_json(problems: Iterable[Problem], warnings: Iterable[Problem], exit_code: int) -> None:
+    """Under --format json, a command that stopped on bad input before its report still prints one
+    JSON document: what went wrong, located, as `validate --format json` lists problems."""
+    if not _json_written:
+        out_json({"ok": False, "exitCode": exit_code, "problems": [problem_json(p) for p in problems],
+                  "warnings": [problem_json(p) for p in warnings]})
 
 
 def info(text: str) -> None:
