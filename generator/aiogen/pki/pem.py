@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aiogen.model.clock import now_utc as now_utc  # its home is model.clock; commands import it from here
-
 if TYPE_CHECKING:
     from cryptography import x509
 

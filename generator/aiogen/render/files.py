@@ -9,6 +9,11 @@ from aiogen.render.install import install_guide
 from aiogen.render.resources import broker_objects
 
 BROKER_DIR = "broker"  # aiogen.output.layout.BROKER; render does not import output
+INSTALL_GUIDE = "INSTALL.md"
+TRUST_SETTINGS_ARGS = "aio-trust-settings.txt"
+TRUST_SETTINGS_PARAMETERS = "aio-trust-settings.json"
+CA_BUNDLE = "ca-bundle.pem"
+CLUSTER_FILES = (INSTALL_GUIDE, TRUST_SETTINGS_ARGS, TRUST_SETTINGS_PARAMETERS, CA_BUNDLE)  # beside the stages
 
 
 def extra_files(plan: Plan, c: Cluster) -> tuple[tuple[str, str], ...]:
@@ -33,10 +38,10 @@ def extra_files(plan: Plan, c: Cluster) -> tuple[tuple[str, str], ...]:
                 "-o jsonpath='{.data.tls\\.crt}' | base64 -d\n"
             )
     files = [
-        ("INSTALL.md", install_guide(plan, c)),
-        ("aio-trust-settings.txt", args),
-        ("aio-trust-settings.json", arm),
-        ("ca-bundle.pem", bundle),
+        (INSTALL_GUIDE, install_guide(plan, c)),
+        (TRUST_SETTINGS_ARGS, args),
+        (TRUST_SETTINGS_PARAMETERS, arm),
+        (CA_BUNDLE, bundle),
     ]
     if c.broker_resources == "azure":
         broker_ref = c.listeners[0].broker_ref if c.listeners else "default"

@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aiogen.model.clock import now_utc
     from aiogen.output import scaffold
-    from aiogen.pki.pem import now_utc
 
     directory: Path = args.directory
     name = scaffold.check_name(args.name or directory.resolve().name.lower(), "--name")

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _now(args: argparse.Namespace) -> datetime:
-    from aiogen.pki.pem import now_utc
+    from aiogen.model.clock import now_utc
 
     value: datetime | None = args.now
     return value if value is not None else now_utc()

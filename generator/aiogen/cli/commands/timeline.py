@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aiogen.model.clock import now_utc
     from aiogen.pipeline import load_plan
-    from aiogen.pki.pem import now_utc
     from aiogen.rollout import timeline
 
     plan = load_plan(args.spec, now=args.now, allow_outside_files=args.allow_outside_files)
