@@ -43,7 +43,8 @@ from report import STARTUP_CASES, markdown, target_rows  # noqa: E402
 from spawn import BenchError, Sample, round_robin, run_child, summary  # noqa: E402
 
 TARGETS = {
-    "startup_ratio": 8.0,  # cold `aiogen render -o -` and `aiogen validate` (1 cluster) <= 8x `python -c pass`
+    # cold `aiogen render -o -` and `aiogen validate` (1 cluster, and examples/fleet.yaml) <= 8x `python -c pass`
+    "startup_ratio": 8.0,
     "plugin_ratio": 3.0,  # cold kustomize build through aiogen <= 3x through a Python printer of a ResourceList
     "fleet_dir_ratio": 1.3,  # render -o DIR of the largest fleet <= 1.3x render -o - of it
     "fleet_per_cluster_ratio": 1.1,  # time per cluster at 10,000 <= 1.1x that at 1,000
@@ -63,6 +64,7 @@ SIZE_SMALL, SIZE_LARGE = 1000, 10000  # the per-cluster comparison (quick mode: 
 def bench_startup(tools: Tools, work: Path, runs: int, warmup: int) -> dict[str, Any]:
     """Cold start: every run a fresh process, nothing from earlier runs (aiogen keeps no output cache)."""
     spec = work / "fleet-1.yaml"
+    example = REPO / "examples" / "fleet.yaml"
     py, ag, env = str(tools.python), str(tools.aiogen), tools.env
     fresh_dirs = iter(range(1_000_000))
 
@@ -75,6 +77,9 @@ def bench_startup(tools: Tools, work: Path, runs: int, warmup: int) -> dict[str,
         STARTUP_CASES[1]: lambda: run_child([ag, "render", str(spec), "-o", "-"], env=env),
         STARTUP_CASES[2]: render_dir,
         STARTUP_CASES[3]: lambda: run_child([ag, "validate", str(spec)], env=env),
+        # the issue's own commands: three clusters whose roots, client root and one intermediate are PEM files
+        STARTUP_CASES[4]: lambda: run_child([ag, "render", str(example), "-o", "-"], env=env),
+        STARTUP_CASES[5]: lambda: run_child([ag, "validate", str(example)], env=env),
     }
     before = load()
     samples = round_robin(cases, runs, warmup)
@@ -87,13 +92,15 @@ def bench_startup(tools: Tools, work: Path, runs: int, warmup: int) -> dict[str,
         st["ratio_cpu"] = round(st["cpu_ms"]["median"] / base_cpu, 1) if base_cpu else None
     render_ratio = stats[STARTUP_CASES[1]]["ratio_wall"]
     validate_ratio = stats[STARTUP_CASES[3]]["ratio_wall"]
+    example_ratios = [stats[STARTUP_CASES[4]]["ratio_wall"], stats[STARTUP_CASES[5]]["ratio_wall"]]
     goal = TARGETS["startup_ratio"]
     return {
         "spec": "generated fleet of 1 cluster (shape below)", "runs": runs, "warmup": warmup,
         "load_before": before, "load_after": load(), "cases": stats,
         "render_ratio": render_ratio, "validate_ratio": validate_ratio,
         "render_dir_ratio": stats[STARTUP_CASES[2]]["ratio_wall"], "target_ratio": goal,
-        "met": render_ratio <= goal and validate_ratio <= goal,
+        "example_render_ratio": example_ratios[0], "example_validate_ratio": example_ratios[1],
+        "met": all(r <= goal for r in (render_ratio, validate_ratio, *example_ratios)),
     }
 
 

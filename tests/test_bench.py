@@ -65,7 +65,8 @@ def test_quick_mode_startup(quick: tuple[dict[str, Any], str]) -> None:
     cases = startup["cases"]
     # cold rows only: aiogen keeps no output between runs, so there is nothing warm to measure
     assert set(cases) == {"python -c pass", "aiogen render (1 cluster, -o -)", "aiogen render (1 cluster, -o DIR)",
-                          "aiogen validate (1 cluster)"}
+                          "aiogen validate (1 cluster)", "aiogen render examples/fleet.yaml -o -",
+                          "aiogen validate examples/fleet.yaml"}
     for case in cases.values():
         assert case["runs"] == startup["runs"] >= 3
         assert _positive(case["wall_ms"]["median"]) and _positive(case["cpu_ms"]["median"])
@@ -73,6 +74,7 @@ def test_quick_mode_startup(quick: tuple[dict[str, Any], str]) -> None:
         assert 1 < case["peak_rss_mb"] < 2000
     # aiogen does more than start an interpreter
     assert startup["render_ratio"] > 1 and startup["validate_ratio"] > 1 and startup["render_dir_ratio"] > 1
+    assert startup["example_render_ratio"] > 1 and startup["example_validate_ratio"] > 1
     assert isinstance(startup["met"], bool)
 
 
