@@ -124,11 +124,12 @@ _loaded: dict[Path, CompiledValidator | None] = {}
 def load(directory: Path = HERE) -> CompiledValidator | None:
     """The validator of ``directory``'s file when it is current, else None (once per process)."""
     if directory not in _loaded:
-        _loaded[directory] = _read(directory)
+        _loaded[directory] = read(directory)
     return _loaded[directory]
 
 
-def _read(directory: Path) -> CompiledValidator | None:
+def read(directory: Path) -> CompiledValidator | None:
+    """The validator of ``directory``'s file when it is current, else None (read now, uncached)."""
     try:
         data = (directory / COMPILED_NAME).read_bytes()
     except OSError:
