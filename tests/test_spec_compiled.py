@@ -182,9 +182,13 @@ def test_models_with_every_field_defaulted_construct_without_arguments(fast: spe
                                                  if isinstance(v, type) and issubclass(v, spec.Model)} - {"Model"}
 
 
-def test_blank_overrides_are_the_models_defaults() -> None:
+@pytest.mark.parametrize("current", [True, False])
+def test_blank_overrides_are_the_models_defaults(fast: spec_compiled.CompiledValidator, current: bool,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spec_compiled, "load", lambda: fast if current else None)
     for name in ("NamespacesOverride", "IssuerOverride", "LeafOverride"):
         blank = spec_compiled.blank(name)
+        assert isinstance(blank, SpecObject) is current and type(blank).__name__ == name
         assert blank.__dict__ == getattr(spec, name)().__dict__ and set(blank.__dict__.values()) == {None}
 
 

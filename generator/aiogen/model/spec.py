@@ -3,7 +3,10 @@
 Pydantic v2 models, strict and closed (`extra="forbid"`): a misspelt field is an error, a string
 where a number belongs is an error. Field names are the camelCase YAML keys. Defaults that depend
 on other fields (names derived from a cluster, a root, an issuer) are applied by `aiogen.resolve`,
-never here. `schemas/topology.schema.json` is generated from these models (`aiogen schema`).
+never here. `schemas/topology.schema.json` is generated from these models (`aiogen schema`), and so
+is the validator a cold start uses without importing pydantic (`aiogen.model.spec_codegen` writes
+pydantic's core schema of these models ahead of time; `aiogen.model.spec_compiled` loads it while
+current). Checks besides types live in `aiogen.model.spec_checks`, shared by both.
 """
 
 from __future__ import annotations
