@@ -160,6 +160,7 @@ OTHER_WRITERS = {
     "aiogen.simulate.export": "creates the export root before output.fs opens it",
     "aiogen.rollout.git": "unpacks the spec's directory at a git revision into a private temporary directory",
     "aiogen.render.compiled": "install time: writes the compiled templates into the package, never user output",
+    "aiogen.model.spec_codegen": "install time: writes the compiled spec validator into the package, never user output",
 }
 
 

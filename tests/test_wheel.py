@@ -1,4 +1,5 @@
-"""The non-editable wheel, installed in a fresh venv, renders the examples (templates travel with it)."""
+"""The non-editable wheel, installed in a fresh venv, renders the examples (templates travel with it, and the
+spec validator built ahead of time: pydantic is not imported)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,9 +31,13 @@ def test_wheel_renders_examples_like_the_source_tree(tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    # Dependencies come from the package index (CI reaches it); the wheel itself from the build above.
-    install = subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True,
-                             timeout=600)
+    # Dependencies come from the package index (CI reaches it); the wheel itself from the build above. pydantic
+    # as in the build: the spec validator the build made is current for that version only (else, not used).
+    from importlib.metadata import version
+
+    pins = [f"{name}=={version(name)}" for name in ("pydantic", "pydantic-core")]
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel), *pins], capture_output=True,
+                             text=True, timeout=600)
     if install.returncode != 0 and ("No matching distribution" in install.stderr or "connection" in install.stderr.lower()):
         pytest.skip(f"package index unreachable: {install.stderr.strip().splitlines()[-1]}")
     assert install.returncode == 0, install.stderr
@@ -45,6 +51,13 @@ def test_wheel_renders_examples_like_the_source_tree(tmp_path: Path) -> None:
         source = subprocess.run([sys.executable, "-m", "aiogen.cli", "render", str(spec), "-o", "-", "--now",
                                  "2026-11-27"], capture_output=True, text=True, timeout=120)
         assert installed.stdout == source.stdout
+    # the spec validator the wheel build made (aiogen.model.spec_codegen) is in the wheel, current, and used
+    assert "aiogen/model/spec_compiled.marshal" in zipfile.ZipFile(wheel).namelist()
+    probe = ("import sys; from aiogen.cli.app import main; code = main(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.startswith('pydantic')), file=sys.stderr); sys.exit(code)")
+    used = subprocess.run([str(python), "-c", probe, "validate", "fleet.yaml"], cwd=work, capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert used.returncode == 0 and used.stderr.splitlines()[-1] == "['pydantic_core._pydantic_core']", used.stderr
     schema = subprocess.run([str(env_dir / "bin" / "aiogen"), "schema"], cwd=work, capture_output=True, text=True)
     assert schema.stdout == (REPO / "schemas" / "topology.schema.json").read_text()
     loc = subprocess.run([str(python), "-c", "import aiogen, pathlib; print(pathlib.Path(aiogen.__file__).parent)"],

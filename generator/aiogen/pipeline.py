@@ -47,14 +47,13 @@ def load_topology(path: Path, *, display: str | None = None) -> tuple[Topology, 
 
 
 def topology_from_document(doc: Document) -> Topology:
-    from aiogen.model.spec import Topology
-    from aiogen.yamlio.validate import refuse_private_keys, validate_model
+    from aiogen.yamlio.validate import refuse_private_keys, validate_topology
 
     if not isinstance(doc.data, dict):
         raise AiogenError.single("a spec must be a YAML mapping (apiVersion, kind, metadata, spec)",
                                  location=doc.locate(()))
     refuse_private_keys(doc)
-    return validate_model(Topology, doc)
+    return validate_topology(doc)
 
 
 def plan_from_document(doc: Document, *, now: datetime | None = None, allow_outside_files: bool = False) -> Plan:

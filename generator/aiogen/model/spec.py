@@ -3,15 +3,20 @@
 Pydantic v2 models, strict and closed (`extra="forbid"`): a misspelt field is an error, a string
 where a number belongs is an error. Field names are the camelCase YAML keys. Defaults that depend
 on other fields (names derived from a cluster, a root, an issuer) are applied by `aiogen.resolve`,
-never here. `schemas/topology.schema.json` is generated from these models (`aiogen schema`).
+never here. `schemas/topology.schema.json` is generated from these models (`aiogen schema`), and so
+is the validator a cold start uses without importing pydantic (`aiogen.model.spec_codegen` writes
+pydantic's core schema of these models ahead of time; `aiogen.model.spec_compiled` loads it while
+current). Checks besides types live in `aiogen.model.spec_checks`, shared by both.
 """
 
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+import sys
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -22,40 +27,23 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from aiogen.model.durations import parse_duration
 from aiogen.model.phases import Phase
+from aiogen.model.spec_checks import calendar_date, duration, intermediate_one_source, root_one_source
 
 # aiogen uses no pydantic plugins: without this, building the first model scans every installed
 # distribution's entry points for them (importlib.metadata), on every cold start.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
+# `aiogen.model.spec_compiled` may have loaded pydantic-core's extension by itself, before the package: the
+# package's attribute names that very module too, as an ordinary import would have made it
+vars(pydantic_core).setdefault("_pydantic_core", sys.modules["pydantic_core._pydantic_core"])
+
 API_VERSION = "aiogen.io/v1alpha1"
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, timedelta):
-        return value
-    raise ValueError("must be a duration string such as 720h, 30d or 1y")
-
-
-def _date(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError("must be a date in the form YYYY-MM-DD") from None
-    raise ValueError("must be a date in the form YYYY-MM-DD")
 
 
 Duration = Annotated[
     timedelta,
-    BeforeValidator(_duration),
+    BeforeValidator(duration),
     WithJsonSchema(
         {
             "type": "string",
@@ -66,7 +54,7 @@ Duration = Annotated[
 ]
 Date = Annotated[
     date,
-    BeforeValidator(_date),
+    BeforeValidator(calendar_date),
     WithJsonSchema({"type": "string", "format": "date", "description": "YYYY-MM-DD"}),
 ]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -260,16 +248,7 @@ class Root(Model):
     self_signed: InClusterCA | None = Field(None, description="a root cert-manager creates in the cluster")
     allow_expired: bool = Field(False, description="accept an expired certificate (only if you know why)")
 
-    @model_validator(mode="after")
-    def _one_source(self) -> Root:
-        if self.self_signed is not None:
-            if self.certificate or self.key_vault or self.secret:
-                raise ValueError("a selfSigned root is created in-cluster; drop certificate, keyVault and secret")
-        elif self.certificate is None:
-            raise ValueError("a root needs its public `certificate` (or `selfSigned` to bootstrap it in-cluster)")
-        if self.key_vault is not None and self.secret is not None:
-            raise ValueError("give the root keypair either through keyVault or secret, not both")
-        return self
+    _one_source = model_validator(mode="after")(root_one_source)
 
 
 class InlineRoot(Root):
@@ -299,12 +278,7 @@ class Intermediate(Model):
     )
     name: str | None = Field(None, description="Secret name for this intermediate generation (in-cluster only)")
 
-    @model_validator(mode="after")
-    def _one_source(self) -> Intermediate:
-        given = [n for n in ("key_vault", "secret", "in_cluster") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError("set exactly one of keyVault, secret or inCluster")
-        return self
+    _one_source = model_validator(mode="after")(intermediate_one_source)
 
 
 class Chain(Model):

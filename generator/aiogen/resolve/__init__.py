@@ -13,8 +13,8 @@ Topology and those certificates, one module per question: `roots`, `ca`, `lifeti
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.phases import Phase
 from aiogen.model.plan import Cluster, Plan
 from aiogen.model.problems import AiogenError, Problem
@@ -26,6 +26,9 @@ from aiogen.resolve.inputs import read_inputs
 from aiogen.resolve.roots import resolve_roots, warn_unused_roots
 from aiogen.resolve.rotations import resolve_rotations
 from aiogen.yamlio.document import Document, PathKey, shown
+
+if TYPE_CHECKING:
+    from aiogen.model import spec
 
 __all__ = ["resolve", "resolve_phase"]
 

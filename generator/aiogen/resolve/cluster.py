@@ -4,7 +4,9 @@ every rule family checked, then the chain rules on the result."""
 
 from __future__ import annotations
 
-from aiogen.model import names, spec
+from typing import TYPE_CHECKING
+
+from aiogen.model import names
 from aiogen.model.plan import (
     CERT_MANAGER_NAMESPACE,
     Cluster,
@@ -14,6 +16,7 @@ from aiogen.model.plan import (
     Signer,
     TrustSettings,
 )
+from aiogen.model.spec_compiled import blank
 from aiogen.resolve.chain_rules import check_chains
 from aiogen.resolve.client_auth import client_auth
 from aiogen.resolve.fleet import ClusterScope, Fleet, S
@@ -23,6 +26,9 @@ from aiogen.resolve.rotations import check_rotation_target, phase_table, server_
 from aiogen.resolve.signers import chain_signer, check_signer_secrets
 from aiogen.resolve.trust import check_root_sources, trust_objects
 from aiogen.yamlio.document import PathKey, shown
+
+if TYPE_CHECKING:
+    from aiogen.model import spec
 
 
 def resolve_cluster(
@@ -87,7 +93,7 @@ def _created_namespaces(ns: Namespaces, create: bool) -> tuple[str, ...]:
 def _namespaces(fleet: Fleet, cluster: spec.Cluster, path: PathKey) -> Namespaces:
     """The cluster's namespaces, each reported where it was written (a default once, at the default)."""
     d = fleet.spec.defaults.namespaces
-    o = cluster.namespaces or spec.NamespacesOverride()
+    o: spec.NamespacesOverride = cluster.namespaces or blank("NamespacesOverride")
     ns = Namespaces(o.aio or d.aio, o.trust or d.trust, o.cluster_resource or d.cluster_resource)
     for field_name, attr, value in (
         ("aio", "aio", ns.aio),
@@ -104,7 +110,7 @@ def _namespaces(fleet: Fleet, cluster: spec.Cluster, path: PathKey) -> Namespace
 
 def _issuer(fleet: Fleet, cluster: spec.Cluster, path: PathKey) -> IssuerRef:
     d = fleet.spec.defaults.issuer
-    io = cluster.pki.issuer or spec.IssuerOverride()
+    io: spec.IssuerOverride = cluster.pki.issuer or blank("IssuerOverride")
     issuer = IssuerRef(io.name or d.name, io.kind or d.kind)
     where = (*path, "pki", "issuer", "name") if io.name else (*S, "defaults", "issuer", "name")
     fleet.ctx.check_name(where, issuer.name, "subdomain")

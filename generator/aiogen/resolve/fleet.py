@@ -4,12 +4,15 @@ for a cluster's rules, where that cluster stands (its path, namespaces, issuer, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.plan import ClientRoot, IssuerRef, Namespaces, RootCA, RotationState
 from aiogen.resolve.context import Context
 from aiogen.resolve.inputs import PemInputs
 from aiogen.yamlio.document import PathKey
+
+if TYPE_CHECKING:
+    from aiogen.model import spec
 
 S: PathKey = ("spec",)
 

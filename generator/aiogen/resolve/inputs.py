@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.resolve.context import Context
 from aiogen.yamlio.document import MAX_SHOWN, PathKey, shown
 
 if TYPE_CHECKING:
+    from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 
 S: PathKey = ("spec",)

@@ -5,10 +5,15 @@ https://learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certifica
 
 from __future__ import annotations
 
-from aiogen.model import names, spec
+from typing import TYPE_CHECKING
+
+from aiogen.model import names
 from aiogen.model.plan import KeyVaultSync
 from aiogen.resolve.context import Context
 from aiogen.yamlio.document import PathKey, shown
+
+if TYPE_CHECKING:
+    from aiogen.model import spec
 
 
 def key_vault_sync(ctx: Context, path: PathKey, kv: spec.KeyVault, namespace: str) -> KeyVaultSync:

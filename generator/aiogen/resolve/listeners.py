@@ -6,12 +6,16 @@ the ClusterIp type), and one key family per chain
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from aiogen.model import names, spec
+from aiogen.model import names
 from aiogen.model.plan import AutomaticTls, ClientAuth, Listener, ListenerPort, Signer
 from aiogen.resolve.fleet import ClusterScope
 from aiogen.resolve.tls import LeafDefaults, server_tls
 from aiogen.yamlio.document import PathKey, shown
+
+if TYPE_CHECKING:
+    from aiogen.model import spec
 
 RESERVED_PORT = 18883  # the port of AIO's default listener
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.plan import SELF_SIGNED_ISSUER, ClientRoot, Cluster, IssuerRef, RootCA
 from aiogen.resolve.ca import in_cluster_ca
 from aiogen.resolve.context import Context
@@ -14,6 +13,7 @@ from aiogen.resolve.fleet import Fleet, S
 from aiogen.yamlio.document import PathKey, listing, shown
 
 if TYPE_CHECKING:
+    from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.plan import IssuerRef, RootCA, Signer
 from aiogen.resolve.ca import in_cluster_ca
 from aiogen.resolve.chains import intermediate_chain
@@ -16,6 +15,7 @@ from aiogen.resolve.roots import root_for
 from aiogen.yamlio.document import PathKey, shown
 
 if TYPE_CHECKING:
+    from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 
 

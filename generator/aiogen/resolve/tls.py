@@ -6,15 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from pydantic.alias_generators import to_camel
-
-from aiogen.model import names, spec
+from aiogen.model import names
 from aiogen.model.plan import AutomaticTls, ManualTls
+from aiogen.model.spec_compiled import blank
 from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import ClusterScope, S
 from aiogen.resolve.lifetimes import check_lifetime
 from aiogen.yamlio.document import PathKey, shown
+
+if TYPE_CHECKING:
+    from aiogen.model import spec
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class LeafDefaults:
     @classmethod
     def of(cls, scope: ClusterScope) -> LeafDefaults:
         d = scope.fleet.spec.defaults.leaf
-        lo = scope.cluster.leaf or spec.LeafOverride()
+        lo: spec.LeafOverride = scope.cluster.leaf or blank("LeafOverride")
         here: PathKey = (*scope.path, "leaf")
         there: PathKey = (*S, "defaults", "leaf")
         return cls(
@@ -98,9 +101,10 @@ def server_tls(
 
 
 def _manual(ctx: Context, tpath: PathKey, tls: spec.Tls) -> ManualTls | None:
-    for name in ("duration", "renew_before", "private_key", "secret_name"):
+    for name, key in (("duration", "duration"), ("renew_before", "renewBefore"), ("private_key", "privateKey"),
+                      ("secret_name", "secretName")):
         if getattr(tls, name) is not None:
-            ctx.error(tpath, f"Manual TLS uses an existing Secret; {to_camel(name)} applies to Automatic only")
+            ctx.error(tpath, f"Manual TLS uses an existing Secret; {key} applies to Automatic only")
     if tls.san.dns or tls.san.ip or tls.san.in_cluster_names:
         ctx.error(
             (*tpath, "san"),

@@ -4,10 +4,15 @@ the AIO trust Bundle and the client Bundles trust-manager distributes, with thei
 
 from __future__ import annotations
 
-from aiogen.model import names, spec
+from typing import TYPE_CHECKING
+
+from aiogen.model import names
 from aiogen.model.plan import Bundle, LabelSelector, Namespaces, Signer
 from aiogen.resolve.fleet import ClusterScope, S
 from aiogen.yamlio.document import PathKey, shown
+
+if TYPE_CHECKING:
+    from aiogen.model import spec
 
 TRUST_NAMESPACE_DOC = "https://cert-manager.io/docs/trust/trust-manager/#trust-namespace"
 

@@ -1,4 +1,9 @@
-"""Plain data of a `Document` → a pydantic model, every validation error located in the file."""
+"""Plain data of a `Document` → a pydantic model, every validation error located in the file.
+
+The Topology is validated by the validator built ahead of time when it is current
+(`aiogen.model.spec_compiled`: pydantic is not imported); a spec it refuses, or any spec when it
+is not current, is validated by the pydantic models, whose errors are the ones reported.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,27 @@ from aiogen.yamlio.document import Document, PathKey, shown
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from aiogen.model.spec import Topology
+
 M = TypeVar("M", bound="BaseModel")
+
+
+def validate_topology(doc: Document) -> Topology:
+    """The Topology of ``doc``: plain spec objects from the compiled validator when it is current and
+    the spec valid; otherwise the pydantic models (located errors, as `validate_model`)."""
+    from aiogen.model.spec_compiled import load
+
+    compiled = load()
+    if compiled is not None:
+        try:
+            topology: Topology = compiled.validate(doc.data)
+        except compiled.error:
+            pass  # the models say what is wrong, every message and location as they always have
+        else:
+            return topology
+    from aiogen.model.spec import Topology
+
+    return validate_model(Topology, doc)
 
 
 def validate_model(model: type[M], doc: Document, *, root: PathKey = ()) -> M:
