@@ -52,8 +52,9 @@ def test_quick_mode_reports_machine_and_targets(quick: tuple[dict[str, Any], str
     machine = results["machine"]
     assert machine["nproc"] >= 1 and machine["cpu_model"] and machine["python"].startswith("3.")
     assert results["quick"] is True and results["date"]
-    assert len(results["targets"]) == 7
+    assert len(results["targets"]) == 9
     assert results["install"]["compiled_templates"] in {"current", "built"}
+    assert results["install"]["spec_validator"] in {"current", "built"}
     assert {"startup", "plugin", "fleet", "simulate", "phases"} <= results.keys()
     for heading in ("Start-up", "Plugin overhead", "Fleet scale", "Simulation", "Targets"):
         assert heading in table
