@@ -15,10 +15,11 @@ import hashlib
 import os
 import re
 import stat
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from aiogen.model.record import record
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -37,7 +38,7 @@ class PemError(ValueError):
     """The PEM is unusable; the message never contains key material."""
 
 
-@dataclass(frozen=True)
+@record
 class CertSummary:
     """What aiogen needs to know of one certificate.
 
@@ -64,7 +65,7 @@ class CertSummary:
         return (self.not_after - self.not_before).total_seconds() / 3600
 
 
-@dataclass(frozen=True)
+@record
 class _Block:
     label: str
     line: int  # of its BEGIN line, 1-based

@@ -3,10 +3,9 @@ for a cluster's rules, where that cluster stands (its path, namespaces, issuer, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from aiogen.model import spec
 from aiogen.model.plan import ClientRoot, IssuerRef, Namespaces, RootCA, RotationState
+from aiogen.model.record import field, record
 from aiogen.resolve.context import Context
 from aiogen.resolve.inputs import PemInputs
 from aiogen.yamlio.document import PathKey
@@ -14,7 +13,7 @@ from aiogen.yamlio.document import PathKey
 S: PathKey = ("spec",)
 
 
-@dataclass
+@record(frozen=False)
 class Fleet:
     """The Topology being resolved, and what is resolved once for every cluster."""
 
@@ -34,7 +33,7 @@ class Fleet:
         return self.spec.defaults.organization or self.topology.metadata.name
 
 
-@dataclass
+@record(frozen=False)
 class ClusterScope:
     """One cluster being resolved: its spec, where it stands in the file, its namespaces and issuer."""
 

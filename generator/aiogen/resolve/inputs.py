@@ -8,10 +8,10 @@ the spec field that names it; the field then has no certificates and the rules o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiogen.model import spec
+from aiogen.model.record import field, record
 from aiogen.resolve.context import Context
 from aiogen.yamlio.document import MAX_SHOWN, PathKey, shown
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 S: PathKey = ("spec",)
 
 
-@dataclass(frozen=True)
+@record
 class PemInputs:
     """The certificates of every PEM file the spec names, by the path of its ``file`` field."""
 

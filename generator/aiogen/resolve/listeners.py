@@ -5,10 +5,9 @@ the ClusterIp type), and one key family per chain
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from aiogen.model import names, spec
 from aiogen.model.plan import AutomaticTls, ClientAuth, Listener, ListenerPort, Signer
+from aiogen.model.record import field, record
 from aiogen.resolve.fleet import ClusterScope
 from aiogen.resolve.tls import LeafDefaults, server_tls
 from aiogen.yamlio.document import PathKey, shown
@@ -16,7 +15,7 @@ from aiogen.yamlio.document import PathKey, shown
 RESERVED_PORT = 18883  # the port of AIO's default listener
 
 
-@dataclass
+@record(frozen=False)
 class _Taken:
     """What the listeners so far (and AIO's default listener) hold: each value, and by whom."""
 

@@ -4,20 +4,20 @@ with these SANs, lifetime and key) or Manual TLS (an existing Secret)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from pydantic.alias_generators import to_camel
 
 from aiogen.model import names, spec
 from aiogen.model.plan import AutomaticTls, ManualTls
+from aiogen.model.record import record
 from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import ClusterScope, S
 from aiogen.resolve.lifetimes import check_lifetime
 from aiogen.yamlio.document import PathKey, shown
 
 
-@dataclass(frozen=True)
+@record
 class LeafDefaults:
     """A cluster's leaf settings (its override, else spec.defaults), and where each was written."""
 
