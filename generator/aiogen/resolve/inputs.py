@@ -88,7 +88,7 @@ def _read(
     try:
         source = relative if len(relative) <= MAX_SHOWN else shown(relative)
         data = pem.read_pem_file(target, source=source)
-        certs = tuple(pem.summarize(c) for c in pem.parse_certificates(data, source=source))
+        certs = pem.summaries(data, source=source)
     except FileNotFoundError:
         ctx.error(path, f"{shown(relative)} does not exist (paths are relative to {ctx.paths_relative_to})")
         return None
