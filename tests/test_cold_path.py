@@ -1,0 +1,105 @@
+"""What a cold `aiogen render`, `validate` and KRM function import: only what they use (issue 12).
+
+Each case runs the console script's code in a fresh interpreter and lists the modules it loaded;
+a regression here is a slower start on every CI job and every `kustomize build`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import EXAMPLES, REPO
+
+# Never on these paths: other commands' parsing, Jinja2's compiler (the templates are compiled at
+# build time), cryptography's serialization package (PEMs are summarised from their DER).
+NEVER = ("argparse", "pkgutil", "jinja2.compiler", "jinja2.environment", "jinja2.lexer", "jinja2.parser",
+         "jinja2.bccache", "jinja2.filters", "pickle", "cryptography.hazmat.primitives.serialization")
+CRYPTOGRAPHY = ("cryptography", "aiogen.pki.judge")
+
+_RUN = """\
+import io, json, sys
+sys.path.insert(0, sys.argv[2])
+sys.argv = ["aiogen", *json.loads(sys.argv[1])]
+out = io.StringIO()
+real, sys.stdout = sys.stdout, out
+from aiogen.cli import app
+try:
+    app.console()
+except SystemExit as done:
+    code = done.code
+sys.stdout = real
+print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """aiogen as a wheel installs it: the package with its templates compiled (the build's step)."""
+    from aiogen.render import compiled
+
+    root = tmp_path_factory.mktemp("installed")
+    shutil.copytree(REPO / "generator" / "aiogen", root / "aiogen", ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "aiogen" / "templates" / compiled.COMPILED_NAME).unlink(missing_ok=True)
+    compiled.write(root / "aiogen" / "templates")
+    return root
+
+
+def _cold(installed: Path, argv: list[str], cwd: Path, stdin: Path | None = None) -> tuple[int, str, set[str]]:
+    with open(stdin or os.devnull, "rb") as given:
+        done = subprocess.run([sys.executable, "-c", _RUN, json.dumps(argv), str(installed)], capture_output=True,
+                              text=True, cwd=cwd, timeout=120, stdin=given)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    return result["code"], result["out"], set(result["modules"])
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(f"{n}.") for n in names))
+
+
+@pytest.mark.parametrize("argv", [["render", "lab.yaml", "-o", "-", "--now", "2026-01-01"],
+                                  ["validate", "lab.yaml", "--now", "2026-01-01"]])
+def test_a_spec_without_certificates_never_imports_cryptography(installed: Path, argv: list[str]) -> None:
+    code, out, modules = _cold(installed, argv, EXAMPLES)
+    assert code == 0 and out
+    assert _loaded(modules, CRYPTOGRAPHY) == []
+    assert _loaded(modules, NEVER) == []
+    assert "jinja2.runtime" in modules  # the templates still run through Jinja2's runtime
+
+
+@pytest.mark.parametrize("argv", [["render", "fleet.yaml", "-o", "-", "--now", "2026-01-01"],
+                                  ["validate", "fleet.yaml", "--now", "2026-01-01"]])
+def test_a_spec_with_certificates_imports_only_what_reads_them(installed: Path, argv: list[str]) -> None:
+    code, out, modules = _cold(installed, argv, EXAMPLES)
+    assert code == 0 and out
+    assert "cryptography.x509" in modules and "aiogen.pki.judge" in modules  # the PEMs are really read
+    assert _loaded(modules, NEVER) == []
+
+
+def test_the_krm_function_takes_the_same_lean_path(installed: Path, tmp_path: Path) -> None:
+    """`kustomize build` runs `aiogen` with no argument and a ResourceList on stdin."""
+    topology = (EXAMPLES / "kustomize" / "topology" / "topology.yaml").read_text(encoding="utf-8")
+    items = "".join(f"  {line}\n" if line else "\n" for line in topology.splitlines() if not line.startswith("#"))
+    stdin = tmp_path / "input.yaml"
+    stdin.write_text("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nfunctionConfig:\n" + items,
+                     encoding="utf-8")
+    code, out, modules = _cold(installed, [], tmp_path, stdin)
+    assert code == 0 and "kind: ResourceList" in out and "kind: Certificate" in out
+    assert _loaded(modules, NEVER) == []
+    assert _loaded(modules, CRYPTOGRAPHY) == []  # lab-intermediate: no certificate supplied
+
+
+def test_an_invalid_spec_is_still_reported_the_same_way(installed: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("apiVersion: aiogen.io/v1alpha1\nkind: Topology\nmetadata: {name: x}\nspec: {clusters: 3}\n",
+                    encoding="utf-8")
+    code, _, modules = _cold(installed, ["validate", str(spec)], tmp_path)
+    assert code == 1
+    assert _loaded(modules, ("argparse", "cryptography")) == []
