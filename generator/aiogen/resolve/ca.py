@@ -4,11 +4,15 @@ inCluster intermediate): https://cert-manager.io/docs/usage/certificate/"""
 
 from __future__ import annotations
 
-from aiogen.model import spec
+from typing import TYPE_CHECKING
+
 from aiogen.model.plan import InClusterCA, IssuerRef
 from aiogen.resolve.context import Context
 from aiogen.resolve.lifetimes import check_lifetime
 from aiogen.yamlio.document import PathKey
+
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
+    from aiogen.model import spec
 
 MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name; cert-manager's webhook rejects longer
 CONTROL_CHARACTERS = "must not hold control characters (a newline, NUL, tab, ...)"

@@ -4,13 +4,17 @@ attributes (https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/
 
 from __future__ import annotations
 
-from aiogen.model import spec
+from typing import TYPE_CHECKING
+
 from aiogen.model.plan import ClientAuth
 from aiogen.resolve.ca import CONTROL_CHARACTERS
 from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import ClusterScope
 from aiogen.resolve.rotations import trusted_client_roots
 from aiogen.yamlio.document import PathKey, listing, shown
+
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
+    from aiogen.model import spec
 
 AIO_X509_DOC = "https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/howto-configure-authentication"
 

@@ -3,12 +3,16 @@ for a cluster's rules, where that cluster stands (its path, namespaces, issuer, 
 
 from __future__ import annotations
 
-from aiogen.model import spec
+from typing import TYPE_CHECKING
+
 from aiogen.model.plan import ClientRoot, IssuerRef, Namespaces, RootCA, RotationState
 from aiogen.model.record import field, record
 from aiogen.resolve.context import Context
 from aiogen.resolve.inputs import PemInputs
 from aiogen.yamlio.document import PathKey
+
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
+    from aiogen.model import spec
 
 S: PathKey = ("spec",)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.record import field, record
 from aiogen.resolve.context import Context
 from aiogen.yamlio.document import MAX_SHOWN, PathKey, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
+    from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 
 S: PathKey = ("spec",)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.plan import SELF_SIGNED_ISSUER, ClientRoot, Cluster, IssuerRef, RootCA
 from aiogen.resolve.ca import in_cluster_ca
 from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import Fleet, S
 from aiogen.yamlio.document import PathKey, listing, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
+    from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 
 

@@ -4,13 +4,16 @@ which roots are trusted? The phase table follows `aiogen.model.phases` (docs/rol
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.phases import PHASES, signs_with_new, trusts_new, trusts_old
 from aiogen.model.plan import RootCA, RotationState, Signer
 from aiogen.resolve.fleet import ClusterScope, Fleet, S
 from aiogen.resolve.roots import inline_name
 from aiogen.yamlio.document import PathKey, shown
+
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
+    from aiogen.model import spec
 
 
 def resolve_rotations(fleet: Fleet) -> list[RotationState]:

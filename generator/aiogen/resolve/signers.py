@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aiogen.model import spec
 from aiogen.model.plan import IssuerRef, RootCA, Signer
 from aiogen.resolve.ca import in_cluster_ca
 from aiogen.resolve.chains import intermediate_chain
@@ -15,7 +14,8 @@ from aiogen.resolve.key_vault import key_vault_sync
 from aiogen.resolve.roots import root_for
 from aiogen.yamlio.document import PathKey, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
+    from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 
 
