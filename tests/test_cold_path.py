@@ -51,10 +51,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _cold(installed: Path, argv: list[str], cwd: Path, stdin: Path | None = None) -> tuple[int, str, set[str]]:
+def _cold(installed: Path, argv: list[str], cwd: Path, stdin: Path | None = None,
+          env: dict[str, str] | None = None) -> tuple[int, str, set[str]]:
     with open(stdin or os.devnull, "rb") as given:
         done = subprocess.run([sys.executable, "-c", _RUN, json.dumps(argv), str(installed)], capture_output=True,
-                              text=True, cwd=cwd, timeout=120, stdin=given)
+                              text=True, cwd=cwd, timeout=120, stdin=given, env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     return result["code"], result["out"], set(result["modules"])
@@ -94,6 +95,16 @@ def test_the_krm_function_takes_the_same_lean_path(installed: Path, tmp_path: Pa
     assert code == 0 and "kind: ResourceList" in out and "kind: Certificate" in out
     assert _loaded(modules, NEVER) == []
     assert _loaded(modules, CRYPTOGRAPHY) == []  # lab-intermediate: no certificate supplied
+
+
+def test_the_legacy_exec_plugin_takes_the_same_lean_path(installed: Path, tmp_path: Path) -> None:
+    """kubectl kustomize runs `aiogen CONFIG` in the kustomization directory, a copy of the config as argument."""
+    legacy = EXAMPLES / "kustomize" / "legacy"
+    config = tmp_path / "kust-plugin-config-1"
+    config.write_bytes((legacy / "aiogen.yaml").read_bytes())
+    code, out, modules = _cold(installed, [str(config)], legacy, env={"KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(legacy)})
+    assert code == 0 and "\nkind: BrokerListener\n" in out
+    assert _loaded(modules, NEVER) == []
 
 
 def test_an_invalid_spec_is_still_reported_the_same_way(installed: Path, tmp_path: Path) -> None:
