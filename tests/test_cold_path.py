@@ -114,3 +114,24 @@ def test_an_invalid_spec_is_still_reported_the_same_way(installed: Path, tmp_pat
     code, _, modules = _cold(installed, ["validate", str(spec)], tmp_path)
     assert code == 1
     assert _loaded(modules, ("argparse", "cryptography")) == []
+
+
+def test_certificates_are_summarised_from_their_der_as_cryptography_encodes_them() -> None:
+    """`pem.summaries` takes the DER the file holds (no serialization import): the same summary, PEM included."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from aiogen.pki import pem
+
+    files = [p for p in (*REPO.glob("examples/**/*.pem"), *REPO.glob("tests/**/*.pem"))
+             if ".venv" not in p.parts and p.is_file()]
+    seen = 0
+    for path in files:
+        try:
+            certs = pem.parse_certificates(path.read_bytes(), source=path.name)
+        except pem.PemError:
+            continue  # hostile fixtures: refused the same way by both
+        summaries = pem.summaries(path.read_bytes(), source=path.name)
+        assert summaries == tuple(pem.summarize(cert) for cert in certs), path
+        assert [s.pem.encode() for s in summaries] == [cert.public_bytes(Encoding.PEM) for cert in certs]
+        seen += len(certs)
+    assert seen >= 5
