@@ -24,7 +24,7 @@ NEVER = ("argparse", "pkgutil", "jinja2.compiler", "jinja2.environment", "jinja2
 CRYPTOGRAPHY = ("cryptography", "aiogen.pki.judge")
 
 _RUN = """\
-import io, json, sys
+import gc, io, json, sys
 sys.path.insert(0, sys.argv[2])
 sys.argv = ["aiogen", *json.loads(sys.argv[1])]
 out = io.StringIO()
@@ -35,7 +35,7 @@ try:
 except SystemExit as done:
     code = done.code
 sys.stdout = real
-print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules)}))
+print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules), "gc": gc.isenabled()}))
 """
 
 
@@ -58,6 +58,7 @@ def _cold(installed: Path, argv: list[str], cwd: Path, stdin: Path | None = None
                               text=True, cwd=cwd, timeout=120, stdin=given, env={**os.environ, **(env or {})})
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
+    assert result["gc"] is False  # one-shot: the collector never walks the parse tree, Topology and Plan
     return result["code"], result["out"], set(result["modules"])
 
 
