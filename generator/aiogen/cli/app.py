@@ -108,11 +108,12 @@ def _is_plugin_invocation(first: str) -> bool:
 
 
 def _all_module_names() -> set[str]:
-    import pkgutil
-
+    """The modules of `aiogen.cli.commands`, listed without pkgutil (this runs on every legacy plugin call)."""
     from aiogen.cli import commands
 
-    return {m.name for m in pkgutil.iter_modules(commands.__path__)}
+    return {name.removesuffix(".py") for directory in commands.__path__ for name in os.listdir(directory)
+            if name != "__init__.py"
+            and (name.endswith(".py") or os.path.isfile(os.path.join(directory, name, "__init__.py")))}
 
 
 def console() -> None:

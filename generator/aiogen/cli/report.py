@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -33,6 +32,8 @@ _json_written = False  # a command prints at most one JSON document
 
 def out_json(value: Any) -> None:
     """The report as JSON on stdout: keys in the order the command built them, two-space indent."""
+    import json
+
     global _json_written
     _json_written = True
     sys.stdout.write(json.dumps(value, indent=2) + "\n")

@@ -24,12 +24,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiogen.krm.source import config_document, mapping
 from aiogen.model.problems import AiogenError
+from aiogen.model.record import record
 from aiogen.yamlio.document import shown
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ ALL_STAGES = "all"
 STAGE_CHOICES = ("prerequisites", "broker", ALL_STAGES)  # aiogen.output.layout.STAGES, and both
 
 
-@dataclass(frozen=True)
+@record
 class Ref:
     """resourceRef of a result: the object a field path belongs to."""
 
@@ -57,7 +57,7 @@ class Ref:
         return {"apiVersion": self.api_version, "kind": self.kind, "name": self.name}
 
 
-@dataclass
+@record(frozen=False)
 class Request:
     """A function config, resolved: which spec, which clusters and stage, where its messages point."""
 

@@ -17,10 +17,8 @@ is no second way of rendering. Contract with the orchestrators (docs/kustomize.m
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +27,14 @@ from aiogen.krm.resourcelist import PATH_ANNOTATIONS, Generated, Item, ResourceL
 from aiogen.krm.results import results
 from aiogen.krm.source import kustomization, mapping
 from aiogen.model.problems import EXIT_OK, AiogenError, Problem
+from aiogen.model.record import field, record, replace
 
 if TYPE_CHECKING:
     from aiogen.model.plan import Plan
     from aiogen.render import RenderedCluster
 
 
-@dataclass
+@record(frozen=False)
 class Outcome:
     """What one render request produced."""
 
@@ -43,7 +42,7 @@ class Outcome:
     warnings: tuple[Problem, ...] = ()
 
 
-@dataclass
+@record(frozen=False)
 class Processed:
     """The ResourceList to return, the problems behind its results (for stderr), the exit code."""
 
@@ -84,7 +83,7 @@ def render_request(request: Request) -> Outcome:
     names = _clusters(request, plan)
     rendered = render(plan, names)
     if request.stage is not None:
-        rendered = [dataclasses.replace(c, resources=tuple(r for r in c.resources if stage_of(r) == request.stage))
+        rendered = [replace(c, resources=tuple(r for r in c.resources if stage_of(r) == request.stage))
                     for c in rendered]
     warnings = list(plan.warnings)
     if request.stage in (None, "broker"):

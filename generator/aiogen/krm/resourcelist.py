@@ -14,10 +14,10 @@ import contextlib
 import functools
 import gc
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiogen.model.problems import AiogenError, Location
+from aiogen.model.record import field, record
 from aiogen.yamlio.document import shown
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ MAX_VALUES = 500_000  # scalars and collections, mapping keys not counted
 STDIN = "<stdin>"
 
 
-@dataclass(frozen=True)
+@record
 class Item:
     """One input item: its YAML node (echoed as is) and the few fields aiogen looks at."""
 
@@ -57,7 +57,7 @@ class Item:
         return text
 
 
-@dataclass(frozen=True)
+@record
 class Generated:
     """An item the function made: its YAML document, as written."""
 
@@ -67,7 +67,7 @@ class Generated:
         return self.text
 
 
-@dataclass
+@record(frozen=False)
 class ResourceList:
     """items + functionConfig in; items + results out."""
 

@@ -7,9 +7,10 @@ anything heavy: the KRM entry point uses it on every `kustomize build`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
+
+from aiogen.model.record import field, record
 
 Severity = Literal["error", "warning"]
 
@@ -31,7 +32,7 @@ EXIT_CHECK_FAILED = 3  # a check ran and said no: stale tree, unsafe rollout, fa
 EXIT_INTERNAL = 70  # a bug in aiogen (EX_SOFTWARE)
 
 
-@dataclass(frozen=True)
+@record
 class Location:
     """Where in which file a problem is; line and column are 1-based."""
 
@@ -48,7 +49,7 @@ class Location:
         return ":".join(parts)
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One thing wrong (or worth a warning) in the input."""
 
@@ -71,7 +72,7 @@ class Problem:
         return text
 
 
-@dataclass
+@record(frozen=False)
 class AiogenError(Exception):
     """Expected failure: bad input or a failed check. Never a traceback."""
 

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+
+from aiogen.model.record import record
 
 Purpose = Literal["sslserver", "sslclient"]
 LeafName = x509.GeneralName
@@ -73,7 +74,7 @@ _EKU_HINT = ("reissue it with extendedKeyUsage including {want}, or without exte
              "(anyExtendedKeyUsage does not satisfy OpenSSL)")
 
 
-@dataclass(frozen=True)
+@record
 class Refusal:
     """One reason OpenSSL refuses the chain: its error number, at which certificate, and why."""
 

@@ -15,10 +15,11 @@ import hashlib
 import os
 import re
 import stat
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from aiogen.model.record import record
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -37,7 +38,7 @@ class PemError(ValueError):
     """The PEM is unusable; the message never contains key material."""
 
 
-@dataclass(frozen=True)
+@record
 class CertSummary:
     """What aiogen needs to know of one certificate.
 
@@ -64,7 +65,7 @@ class CertSummary:
         return (self.not_after - self.not_before).total_seconds() / 3600
 
 
-@dataclass(frozen=True)
+@record
 class _Block:
     label: str
     line: int  # of its BEGIN line, 1-based
@@ -101,6 +102,15 @@ def parse_certificates(data: bytes, *, source: str) -> list[x509.Certificate]:
     quotes the input. Linear in the input: a file of a million unterminated BEGIN lines is as
     cheap to refuse as a good one is to read.
     """
+    return [cert for cert, _ in _parse(data, source)]
+
+
+def summaries(data: bytes, *, source: str) -> tuple[CertSummary, ...]:
+    """`parse_certificates`, then `summarize` each, from the DER the file holds (no re-encoding)."""
+    return tuple(_summary(cert, der) for cert, der in _parse(data, source))
+
+
+def _parse(data: bytes, source: str) -> list[tuple[x509.Certificate, bytes]]:
     from cryptography import x509
 
     if len(data) > MAX_PEM_BYTES:
@@ -120,7 +130,7 @@ def parse_certificates(data: bytes, *, source: str) -> list[x509.Certificate]:
     blocks = _blocks(data, source)
     if not blocks:
         raise PemError(f"{source} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)")
-    certs: list[x509.Certificate] = []
+    certs: list[tuple[x509.Certificate, bytes]] = []
     for index, block in enumerate(blocks, start=1):
         where = f"{source}: PEM block {index} (line {block.line})"
         if block.label != "CERTIFICATE":
@@ -139,7 +149,7 @@ def parse_certificates(data: bytes, *, source: str) -> list[x509.Certificate]:
             _check_readable(cert)
         except Exception:  # ValueError, UnsupportedAlgorithm, ...: the DER is not a certificate we can use
             raise PemError(f"{where} is not a valid X.509 certificate") from None
-        certs.append(cert)
+        certs.append((cert, der))
     return certs
 
 
@@ -221,8 +231,22 @@ def _key_description(cert: x509.Certificate) -> tuple[str, str]:
 
 
 def summarize(cert: x509.Certificate) -> CertSummary:
-    from cryptography import x509 as _x509
     from cryptography.hazmat.primitives.serialization import Encoding
+
+    return _summary(cert, cert.public_bytes(Encoding.DER))
+
+
+def pem_of(der: bytes) -> str:
+    """The PEM armour of a DER certificate, as ``Certificate.public_bytes(Encoding.PEM)`` writes it
+    (64 base64 characters a line): made here so that reading a spec's PEMs does not import
+    cryptography's serialization package (its SSH and cipher modules, ~4 ms of a cold start)."""
+    text = base64.b64encode(der).decode("ascii")
+    lines = "".join(f"{text[i:i + 64]}\n" for i in range(0, len(text), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{lines}-----END CERTIFICATE-----\n"
+
+
+def _summary(cert: x509.Certificate, der: bytes) -> CertSummary:
+    from cryptography import x509 as _x509
 
     try:
         bc = cert.extensions.get_extension_for_class(_x509.BasicConstraints).value
@@ -231,7 +255,6 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         is_ca, path_length = False, None
     cns = cert.subject.get_attributes_for_oid(_x509.NameOID.COMMON_NAME)
     family, algorithm = _key_description(cert)
-    der = cert.public_bytes(Encoding.DER)
     return CertSummary(
         subject=printable(cert.subject.rfc4514_string()),
         common_name=printable(str(cns[0].value)) if cns else "",
@@ -244,7 +267,7 @@ def summarize(cert: x509.Certificate) -> CertSummary:
         key_algorithm=algorithm,
         self_signed=cert.subject == cert.issuer and signed_by(cert, cert),
         sha256=hashlib.sha256(der).hexdigest(),
-        pem=cert.public_bytes(Encoding.PEM).decode("ascii"),
+        pem=pem_of(der),
     )
 
 

@@ -1,35 +1,47 @@
 """The Jinja2 templates compiled ahead of time: made when aiogen is installed, never at run time.
 
-Compiling the nine templates costs more than rendering a cluster, on every cold start (a CI job,
-an Argo CD repo-server, the first `kustomize build`). `python -m aiogen.render.compiled` (run by
-the wheel build, or once in a development checkout) asks Jinja2 to compile each template with the
-very environment `aiogen.render.templates` renders with, and writes the code objects, marshalled,
-to `templates/compiled.marshal`.
+Compiling the templates costs more than rendering a cluster, on every cold start (a CI job, an
+Argo CD repo-server, the first `kustomize build`). `python -m aiogen.render.compiled` (run by the
+wheel build, or once in a development checkout) asks Jinja2 to compile each template with the
+environment `aiogen.render.templates` renders with, and writes the code objects, marshalled, to
+`templates/compiled.marshal`, with each template's bytes and whether its code needs nothing from
+Jinja2 but `jinja2.runtime` (`aiogen.render.runtime`: decided here, by Jinja2's own parser).
 
 That file is code, never output: it holds no rendered text, and it is used only while it is
-current. Its first line is a key over the Python bytecode version, Jinja2's version, the
-environment's compile-time options and filters, and every template's name and bytes; at run
-time the key is computed again from the templates on disk (a few hundred microseconds) and a
-file whose key differs, or that is missing or unreadable, is ignored: the templates are compiled
-from source as before. Nothing is written at run time.
+current. Its first line is a key over what makes the generated code differ: the Python bytecode
+version, Jinja2's version and the options `aiogen.render.templates` builds its environment with.
+At run time that line is checked without importing Jinja2 (its version is read from its package
+file), then every template on disk is compared, byte for byte, with the one compiled; a file
+whose key or templates differ, or that is missing or unreadable, is ignored and the templates are
+compiled from source as before. Nothing is written at run time.
 """
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
+import re
 import sys
 from pathlib import Path
 from types import CodeType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
 
     import jinja2
 
+    from aiogen.render.runtime import LeanEnvironment
+
 COMPILED_NAME = "compiled.marshal"
+_FORMAT = "aiogen-compiled-templates/2"
+
+
+class Compiled(NamedTuple):
+    """The current compiled templates: code by template name, and those `jinja2.runtime` alone runs."""
+
+    codes: dict[str, CodeType]
+    lean: frozenset[str]
 
 
 def _magic() -> bytes:
@@ -39,85 +51,116 @@ def _magic() -> bytes:
     return magic
 
 
-def environment_signature(env: jinja2.Environment) -> str:
-    """What in an environment changes the code Jinja2 generates (syntax, options, filter and test names)."""
-    options = (
-        env.block_start_string, env.block_end_string, env.variable_start_string, env.variable_end_string,
-        env.comment_start_string, env.comment_end_string, env.line_statement_prefix, env.line_comment_prefix,
-        env.trim_blocks, env.lstrip_blocks, env.newline_sequence, env.keep_trailing_newline, env.optimized,
-        env.autoescape, sorted(env.filters), sorted(env.tests), sorted(env.extensions),
-        type(env).__module__, type(env).__qualname__, env.code_generator_class.__qualname__,
-    )
-    return repr(options)
+def jinja2_version() -> str | None:
+    """The installed Jinja2's version, read from its package file when Jinja2 is not imported yet."""
+    module = sys.modules.get("jinja2")
+    version = vars(module).get("__version__") if module is not None else None
+    if isinstance(version, str):
+        return version
+    import importlib.util
+
+    spec = importlib.util.find_spec("jinja2")  # found, not imported
+    if spec is None or not spec.origin:
+        return None
+    try:
+        text = Path(spec.origin).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = re.search(r"^__version__ = [\"']([^\"']+)[\"']\s*$", text, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def compiled_key(environment: str, version: str | None = None) -> str:
+    """The file's first line: bytecode version, Jinja2 version, the environment's options (`templates.ENVIRONMENT`)."""
+    version = jinja2_version() if version is None else version
+    return f"{_FORMAT} python={_magic().hex()} jinja2={version} environment={environment!r}"
 
 
 def template_sources(directory: Path) -> dict[str, bytes]:
     """Every template (``*.j2``) of a directory, by name, in name order."""
-    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.j2"))}
+    names = sorted(name for name in os.listdir(directory) if name.endswith(".j2") and not name.startswith("."))
+    return {name: (directory / name).read_bytes() for name in names}
 
 
-def compiled_key(env: jinja2.Environment, sources: dict[str, bytes]) -> str:
-    import jinja2
+def build(env: jinja2.Environment, directory: Path, environment: str,
+          filters: dict[str, Callable[..., Any]]) -> bytes:
+    """The file's bytes: the key line, then the marshalled {name: (template bytes, code, lean)};
+    ``filters`` are those the lean runtime gets (aiogen's own, `templates.FILTERS`)."""
+    import jinja2 as jinja2_module
 
-    digest = hashlib.sha256()
-    for part in (_magic(), jinja2.__version__.encode(), environment_signature(env).encode()):
-        digest.update(len(part).to_bytes(8, "big") + part)
-    for name, data in sources.items():
-        for part in (name.encode(), data):
-            digest.update(len(part).to_bytes(8, "big") + part)
-    return digest.hexdigest()
+    from aiogen.render.runtime import LeanEnvironment
 
+    lean = LeanEnvironment(filters)
 
-def build(env: jinja2.Environment, directory: Path) -> bytes:
-    """The file's bytes: the key line, then the marshalled {template name: code object}."""
-    sources = template_sources(directory)
-    codes: dict[str, CodeType] = {}
-    for name, data in sources.items():
-        code = env.compile(data.decode("utf-8"), name, f"templates/{name}")
+    entries: dict[str, tuple[bytes, CodeType, bool]] = {}
+    for name, data in template_sources(directory).items():
+        source = data.decode("utf-8")
+        code = env.compile(source, name, f"templates/{name}")
         assert isinstance(code, CodeType)
-        codes[name] = code
-    return compiled_key(env, sources).encode("ascii") + b"\n" + marshal.dumps(codes)
+        entries[name] = (data, code, _lean(env, source, name, lean))
+    key = compiled_key(environment, jinja2_module.__version__)
+    return key.encode("utf-8") + b"\n" + marshal.dumps(entries)
 
 
-def load(env: jinja2.Environment, directory: Path) -> dict[str, CodeType] | None:
-    """The compiled templates when the file is current for these templates and this environment, else None."""
+def _lean(env: jinja2.Environment, source: str, name: str, lean: LeanEnvironment) -> bool:
+    """Whether the code of this template reads only what ``lean`` has: the same filters and globals
+    (the very objects of ``env``), no test, no other template, no other attribute of its environment."""
+    from jinja2 import nodes
+
+    from aiogen.render.runtime import LEAN_ATTRIBUTES
+
+    tree = env.parse(source, name)
+    raw = env.compile(source, name, f"templates/{name}", raw=True)
+    assert isinstance(raw, str)
+    filters = {node.name for node in tree.find_all(nodes.Filter)}
+    names = set(re.findall(r"\bresolve\('(\w+)'\)", raw)) & set(env.globals)
+    others = (nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport, nodes.Test)
+    return (not any(True for _ in tree.find_all(others))
+            and all(lean.filters.get(f, lean) is env.filters.get(f) for f in filters)
+            and all(lean.globals.get(n, lean) is env.globals[n] for n in names)
+            and set(re.findall(r"\benvironment\.(\w+)", raw)) <= LEAN_ATTRIBUTES)
+
+
+def load(directory: Path, environment: str) -> Compiled | None:
+    """The compiled templates when the file is current for the templates of ``directory``, else None."""
     try:
-        data = (directory / COMPILED_NAME).read_bytes()
-    except OSError:
-        return None
-    key, sep, payload = data.partition(b"\n")
-    try:
-        if not sep or key.decode("ascii") != compiled_key(env, template_sources(directory)):
-            return None
-        codes = marshal.loads(payload)
+        with open(directory / COMPILED_NAME, "rb") as handle:
+            key = handle.readline()
+            if key.rstrip(b"\n").decode("utf-8") != compiled_key(environment):
+                return None
+            entries = marshal.loads(handle.read())
+        sources = template_sources(directory)
     except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
         return None
-    if not isinstance(codes, dict) or not all(isinstance(c, CodeType) for c in codes.values()):
+    if not isinstance(entries, dict) or sorted(entries) != sorted(sources):
         return None
-    return codes
+    codes: dict[str, CodeType] = {}
+    lean: set[str] = set()
+    for name, entry in entries.items():
+        if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == sources[name]
+                and isinstance(entry[1], CodeType)):
+            return None
+        codes[name] = entry[1]
+        if entry[2] is True:
+            lean.add(name)
+    return Compiled(codes, frozenset(lean))
 
 
 def current(directory: Path | None = None) -> bool:
     """Whether the compiled file of ``directory`` (aiogen's templates by default) is current."""
     from aiogen.render import templates
 
-    return load(templates._environment(), directory or templates.TEMPLATES) is not None
+    return load(directory or templates.TEMPLATES, templates.ENVIRONMENT) is not None
 
 
-def loader(directory: Path) -> jinja2.BaseLoader:
-    """A `FileSystemLoader` for ``directory`` that takes a template's code from the compiled file when current."""
+def loader(directory: Path, codes: dict[str, CodeType] | None) -> jinja2.BaseLoader:
+    """A `FileSystemLoader` for ``directory`` that takes a template's code from ``codes`` when it has it."""
     import jinja2
 
     class CompiledLoader(jinja2.FileSystemLoader):
-        _codes: dict[str, CodeType] | None = None
-        _checked = False
-
         def load(self, environment: jinja2.Environment, name: str,
                  globals: MutableMapping[str, Any] | None = None) -> jinja2.Template:
-            if not self._checked:
-                self._checked = True
-                self._codes = load(environment, directory)
-            code = self._codes.get(name) if self._codes else None
+            code = codes.get(name) if codes else None
             if code is None:
                 return super().load(environment, name, globals)
             uptodate: Callable[[], bool] = _always
@@ -136,7 +179,7 @@ def write(directory: Path | None = None) -> Path:
 
     directory = directory or templates.TEMPLATES
     target = directory / COMPILED_NAME
-    data = build(templates._environment(), directory)
+    data = build(templates.new_environment(None), directory, templates.ENVIRONMENT, templates.FILTERS)
     partial = target.with_name(f".{COMPILED_NAME}.{os.getpid()}.tmp")
     try:
         partial.write_bytes(data)

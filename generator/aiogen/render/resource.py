@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from aiogen.model.record import record
 
-@dataclass(frozen=True)
+
+@record
 class Resource:
     """One rendered Kubernetes object (a mapping, in the key order its template wrote)."""
 
@@ -30,7 +31,7 @@ class Resource:
         return str(ns) if ns is not None else None
 
 
-@dataclass(frozen=True)
+@record
 class RenderedCluster:
     name: str
     resources: tuple[Resource, ...]

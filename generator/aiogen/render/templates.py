@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING, Any
 from aiogen.render.resource import Resource
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import jinja2
+
+    from aiogen.render.compiled import Compiled
+    from aiogen.render.runtime import LeanEnvironment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 _env: jinja2.Environment | None = None
+_lean: LeanEnvironment | None = None
 
 
 # Characters YAML may not hold raw: all but tab, LF, CR, 20-7E, A0-2027, 202A-D7FF, E000-FFFD and 10000-10FFFF.
@@ -32,25 +38,65 @@ def _quote(value: object) -> str:
     return _NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.encoder.encode_basestring(str(value)))
 
 
-def _environment() -> jinja2.Environment:
-    global _env
-    if _env is None:
-        import jinja2
+# What the environment is built with, so what the code Jinja2 generates depends on: the compiled
+# templates' key holds it (aiogen.render.compiled), so a change here makes that file stale.
+_OPTIONS: dict[str, Any] = {"autoescape": False, "keep_trailing_newline": True}
+# json.dumps(str(value), ensure_ascii=False) without building an encoder on every call; characters
+# YAML may not hold raw (DEL, C1 controls, surrogates) are escaped as \uXXXX
+FILTERS: dict[str, Callable[..., str]] = {"q": _quote}
+ENVIRONMENT = f"undefined=StrictUndefined {sorted(_OPTIONS.items())} filters={sorted(FILTERS)}"
 
+_compiled: list[Compiled | None] = []  # the compiled templates once looked for (None: stale or absent)
+_templates: dict[str, Any] = {}
+
+
+def new_environment(loader: jinja2.BaseLoader | None) -> jinja2.Environment:
+    """A Jinja2 environment with aiogen's options and filters (the build compiles with one too)."""
+    import jinja2
+
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined,
+                             auto_reload=False,  # package data: compile each template once, never stat it again
+                             **_OPTIONS)
+    env.filters.update(FILTERS)
+    return env
+
+
+def _compiled_templates() -> Compiled | None:
+    if not _compiled:
         from aiogen.render import compiled
 
-        env = jinja2.Environment(
-            loader=compiled.loader(TEMPLATES),  # speed hook: code compiled at install time, when current
-            undefined=jinja2.StrictUndefined,
-            autoescape=False,
-            keep_trailing_newline=True,
-            auto_reload=False,  # package data: compile each template once, never stat it again
-        )
-        # json.dumps(str(value), ensure_ascii=False) without building an encoder on every call; characters
-        # YAML may not hold raw (DEL, C1 controls, surrogates) are escaped as \uXXXX
-        env.filters["q"] = _quote
-        _env = env
+        _compiled.append(compiled.load(TEMPLATES, ENVIRONMENT))
+    return _compiled[0]
+
+
+def _environment() -> jinja2.Environment:
+    """The full Jinja2 environment: for a template the compiled file lacks, or when it is stale or absent."""
+    global _env
+    if _env is None:
+        from aiogen.render import compiled
+
+        found = _compiled_templates()
+        _env = new_environment(compiled.loader(TEMPLATES, found.codes if found else None))
     return _env
+
+
+def _template(name: str) -> Any:
+    """The template to render: run by `jinja2.runtime` alone when its compiled code is current and lean
+    (aiogen.render.runtime), else from a full Jinja2 environment (compiled code, or the source)."""
+    global _lean
+    template = _templates.get(name)
+    if template is None:
+        found = _compiled_templates()
+        if found is not None and name in found.lean:
+            from aiogen.render.runtime import LeanEnvironment, LeanTemplate
+
+            if _lean is None:
+                _lean = LeanEnvironment(FILTERS)
+            template = LeanTemplate(_lean, found.codes[name])
+        else:
+            template = _environment().get_template(name)
+        _templates[name] = template
+    return template
 
 
 _LOADER: Any = None
@@ -88,7 +134,7 @@ def _yaml_loader() -> Any:
 def resource(template: str, **context: Any) -> Resource:
     import yaml
 
-    text = _environment().get_template(template).render(**context)
+    text: str = _template(template).render(**context)
     try:
         obj = _parse(text)
     except yaml.YAMLError as error:  # a template bug, never user input

@@ -11,7 +11,7 @@ from aiogen.resolve.context import Context
 from aiogen.resolve.lifetimes import check_lifetime
 from aiogen.yamlio.document import PathKey
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
     from aiogen.model import spec
 
 MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name; cert-manager's webhook rejects longer

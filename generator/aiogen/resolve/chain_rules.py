@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
-from ipaddress import ip_address
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from aiogen.model.dialing import (
     DEFAULT_LISTENER_LABEL,
@@ -23,15 +21,23 @@ from aiogen.model.dialing import (
     in_cluster_names,
 )
 from aiogen.model.plan import AutomaticTls, ClientAuth, Listener, Signer
-from aiogen.pki import judge
-from aiogen.pki.pem import CertSummary
 from aiogen.resolve.context import Context
 from aiogen.yamlio.document import PathKey
+
+if TYPE_CHECKING:  # cryptography is imported only when a spec supplies a certificate (~20 ms of a cold start)
+    from cryptography import x509
+
+    from aiogen.pki import judge
+    from aiogen.pki.pem import CertSummary
 
 
 def check_chains(ctx: Context, path: PathKey, signers: tuple[Signer, ...], listeners: tuple[Listener, ...],
                  client_auth: ClientAuth | None, aio_namespace: str) -> None:
     """Report every property of a supplied chain that makes OpenSSL-based clients refuse it."""
+    if client_auth is None and not any(_issuers(signer) for signer in signers):
+        return  # no certificate supplied: nothing to judge, and cryptography stays unloaded
+    from aiogen.pki import judge
+
     reported: set[tuple[str, ...]] = set()
     for signer in signers:
         issuers = _issuers(signer)
@@ -78,6 +84,10 @@ def _unseen_intermediate(ctx: Context, path: PathKey, signer: Signer) -> None:
 def _requested_names(listeners: tuple[Listener, ...], aio_namespace: str
                      ) -> Iterator[tuple[str, int, list[x509.GeneralName]]]:
     """Every port's SANs, and those of AIO's default listener, which the same issuer signs."""
+    from ipaddress import ip_address
+
+    from cryptography import x509
+
     shell = Listener(DEFAULT_LISTENER_SERVICE, aio_namespace, "default", DEFAULT_LISTENER_SERVICE, "ClusterIp", ())
     yield DEFAULT_LISTENER_SERVICE, DEFAULT_LISTENER_PORT, [x509.DNSName(n) for n in in_cluster_names(shell)]
     for listener in listeners:
@@ -116,6 +126,8 @@ def _report(ctx: Context, path: PathKey, issuers: tuple[CertSummary, ...], refus
 
 
 def _cautions(ctx: Context, path: PathKey, issuers: tuple[CertSummary, ...], reported: set[tuple[str, ...]]) -> None:
+    from aiogen.pki import judge
+
     for summary in issuers:
         caution = judge.key_caution(_load(summary.pem).public_key(), leaf=False)
         key = (summary.sha256, "caution")
@@ -127,6 +139,8 @@ def _cautions(ctx: Context, path: PathKey, issuers: tuple[CertSummary, ...], rep
 
 @lru_cache(maxsize=256)
 def _load(pem: str) -> x509.Certificate:
+    from cryptography import x509
+
     return x509.load_pem_x509_certificate(pem.encode("ascii"))
 
 

@@ -13,7 +13,7 @@ from aiogen.resolve.fleet import ClusterScope
 from aiogen.resolve.rotations import trusted_client_roots
 from aiogen.yamlio.document import PathKey, listing, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
     from aiogen.model import spec
 
 AIO_X509_DOC = "https://learn.microsoft.com/azure/iot-operations/manage-mqtt-broker/howto-configure-authentication"

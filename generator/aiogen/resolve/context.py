@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from aiogen.model import names
 from aiogen.model.problems import Location, Problem
+from aiogen.model.record import field, record
 from aiogen.yamlio.document import Document, PathKey, format_path, shown
 
 if TYPE_CHECKING:
     from aiogen.pki.pem import CertSummary
 
 
-@dataclass
+@record(frozen=False)
 class Context:
     """Everything one resolution collects: problems (located in the spec) and warnings."""
 

@@ -3,21 +3,21 @@ for a cluster's rules, where that cluster stands (its path, namespaces, issuer, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiogen.model.plan import ClientRoot, IssuerRef, Namespaces, RootCA, RotationState
+from aiogen.model.record import field, record
 from aiogen.resolve.context import Context
 from aiogen.resolve.inputs import PemInputs
 from aiogen.yamlio.document import PathKey
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
     from aiogen.model import spec
 
 S: PathKey = ("spec",)
 
 
-@dataclass
+@record(frozen=False)
 class Fleet:
     """The Topology being resolved, and what is resolved once for every cluster."""
 
@@ -37,7 +37,7 @@ class Fleet:
         return self.spec.defaults.organization or self.topology.metadata.name
 
 
-@dataclass
+@record(frozen=False)
 class ClusterScope:
     """One cluster being resolved: its spec, where it stands in the file, its namespaces and issuer."""
 

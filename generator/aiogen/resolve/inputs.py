@@ -8,20 +8,20 @@ the spec field that names it; the field then has no certificates and the rules o
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from aiogen.model.record import field, record
 from aiogen.resolve.context import Context
 from aiogen.yamlio.document import MAX_SHOWN, PathKey, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
     from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 
 S: PathKey = ("spec",)
 
 
-@dataclass(frozen=True)
+@record
 class PemInputs:
     """The certificates of every PEM file the spec names, by the path of its ``file`` field."""
 
@@ -88,7 +88,7 @@ def _read(
     try:
         source = relative if len(relative) <= MAX_SHOWN else shown(relative)
         data = pem.read_pem_file(target, source=source)
-        certs = tuple(pem.summarize(c) for c in pem.parse_certificates(data, source=source))
+        certs = pem.summaries(data, source=source)
     except FileNotFoundError:
         ctx.error(path, f"{shown(relative)} does not exist (paths are relative to {ctx.paths_relative_to})")
         return None

@@ -5,11 +5,11 @@ the ClusterIp type), and one key family per chain
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiogen.model import names
 from aiogen.model.plan import AutomaticTls, ClientAuth, Listener, ListenerPort, Signer
+from aiogen.model.record import field, record
 from aiogen.resolve.fleet import ClusterScope
 from aiogen.resolve.tls import LeafDefaults, server_tls
 from aiogen.yamlio.document import PathKey, shown
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 RESERVED_PORT = 18883  # the port of AIO's default listener
 
 
-@dataclass
+@record(frozen=False)
 class _Taken:
     """What the listeners so far (and AIO's default listener) hold: each value, and by whom."""
 

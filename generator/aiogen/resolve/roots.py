@@ -12,7 +12,7 @@ from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import Fleet, S
 from aiogen.yamlio.document import PathKey, listing, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
     from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 

@@ -12,7 +12,7 @@ from aiogen.resolve.fleet import ClusterScope, Fleet, S
 from aiogen.resolve.roots import inline_name
 from aiogen.yamlio.document import PathKey, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
     from aiogen.model import spec
 
 

@@ -14,7 +14,7 @@ from aiogen.resolve.key_vault import key_vault_sync
 from aiogen.resolve.roots import root_for
 from aiogen.yamlio.document import PathKey, shown
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the Topology's classes, for annotations: resolve never builds one
     from aiogen.model import spec
     from aiogen.pki.pem import CertSummary
 

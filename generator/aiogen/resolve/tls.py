@@ -4,12 +4,12 @@ with these SANs, lifetime and key) or Manual TLS (an existing Secret)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from aiogen.model import names
 from aiogen.model.plan import AutomaticTls, ManualTls
+from aiogen.model.record import record
 from aiogen.model.spec_compiled import blank
 from aiogen.resolve.context import Context
 from aiogen.resolve.fleet import ClusterScope, S
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from aiogen.model import spec
 
 
-@dataclass(frozen=True)
+@record
 class LeafDefaults:
     """A cluster's leaf settings (its override, else spec.defaults), and where each was written."""
 

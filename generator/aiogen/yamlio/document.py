@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiogen.model.problems import MAX_SHOWN as MAX_SHOWN
 from aiogen.model.problems import Location, Problem
 from aiogen.model.problems import shown as shown
+from aiogen.model.record import field, record
 
 # Input limits; docs/hardening.md records what was tried and why these. Amplification (aliases)
 # and nesting are cut off at the first event over the limit; beyond that, parsing costs time
@@ -53,7 +53,7 @@ def listing(values: Iterable[str], limit: int = 10) -> str:
     return head
 
 
-@dataclass
+@record(frozen=False)
 class Document:
     """Plain data of one YAML document, and where each of its values stood."""
 
