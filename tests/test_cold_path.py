@@ -72,6 +72,7 @@ def test_a_spec_without_certificates_never_imports_cryptography(installed: Path,
     code, out, modules = _cold(installed, argv, EXAMPLES)
     assert code == 0 and out
     assert _loaded(modules, CRYPTOGRAPHY) == []
+    assert _loaded(modules, ("hashlib", "_hashlib")) == []  # nor OpenSSL's libcrypto, to check a key
     assert _loaded(modules, NEVER) == []
     assert "jinja2.runtime" in modules  # the templates still run through Jinja2's runtime
 

@@ -16,7 +16,6 @@ the pydantic models validate (the same result, slower). Nothing is written at ru
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import sys
 from datetime import date, timedelta
@@ -97,6 +96,16 @@ def _pydantic_version_source() -> bytes:
     raise OSError("pydantic's version.py not found")
 
 
+def _hash() -> Any:
+    """BLAKE2b from its own small module: `hashlib` would load OpenSSL's libcrypto (~2 ms) on every
+    cold start only to check this key (a PEM-free spec loads no other hashing)."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # an interpreter built without it
+        from hashlib import blake2b
+    return blake2b(digest_size=32)
+
+
 def _magic() -> bytes:
     import _frozen_importlib_external  # already loaded: the interpreter's own import machinery
 
@@ -109,13 +118,14 @@ def compiled_key(directory: Path, core: ModuleType | None = None) -> str:
     core = core or pydantic_core()
     if core is None:
         raise OSError("pydantic-core cannot be loaded")
-    digest = hashlib.sha256()
+    digest = _hash()
     parts = [_magic(), sys.implementation.cache_tag.encode(), _pydantic_version_source(), core.__version__.encode()]
     for name in KEYED:
         parts += [name.encode(), (directory / name).read_bytes()]
     for part in parts:
         digest.update(len(part).to_bytes(8, "big") + part)
-    return digest.hexdigest()
+    key: str = digest.hexdigest()
+    return key
 
 
 _loaded: dict[Path, CompiledValidator | None] = {}
