@@ -123,5 +123,13 @@ def install_step(tools: Tools) -> dict[str, Any]:
             raise BenchError(f"python -m {module} failed: {made.stderr.strip()}")
         step[name] = "built"
         notes.append(f"{name}: stale or missing, made by `python -m {module}` (as an install does)")
+    # `pip install` of a wheel also writes every module's bytecode; an editable install leaves that to
+    # the first run, which cannot write it where PYTHONDONTWRITEBYTECODE is set (then every measured run
+    # would compile aiogen's ~100 modules from source, which no installed aiogen does)
+    where = "import aiogen, pathlib; print(pathlib.Path(aiogen.__file__).parent)"
+    package = subprocess.run([str(tools.python), "-c", where], capture_output=True, text=True, env=tools.env)
+    made = subprocess.run([str(tools.python), "-m", "compileall", "-q", package.stdout.strip()], capture_output=True,
+                          text=True, env=tools.env)
+    step["bytecode"] = "current" if package.returncode == 0 and made.returncode == 0 else "failed"
     step["note"] = "; ".join(notes) or "made at install and current"
     return step
