@@ -6,7 +6,7 @@ from typing import Any
 
 STARTUP_CASES = ("python -c pass", "aiogen render (1 cluster, -o -)", "aiogen render (1 cluster, -o DIR)",
                  "aiogen validate (1 cluster)", "aiogen render examples/fleet.yaml -o -",
-                 "aiogen validate examples/fleet.yaml")
+                 "aiogen validate examples/fleet.yaml", "python -c 'import yaml, cryptography.x509'")
 
 
 def _fmt(value: Any, unit: str = "") -> str:

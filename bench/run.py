@@ -80,6 +80,8 @@ def bench_startup(tools: Tools, work: Path, runs: int, warmup: int) -> dict[str,
         # the issue's own commands: three clusters whose roots, client root and one intermediate are PEM files
         STARTUP_CASES[4]: lambda: run_child([ag, "render", str(example), "-o", "-"], env=env),
         STARTUP_CASES[5]: lambda: run_child([ag, "validate", str(example)], env=env),
+        # no target: what reading a YAML spec and its PEM certificates costs before aiogen's own code runs
+        STARTUP_CASES[6]: lambda: run_child([py, "-c", "import yaml, cryptography.x509"], env=env),
     }
     before = load()
     samples = round_robin(cases, runs, warmup)
