@@ -1,16 +1,13 @@
 """Run the checks: issue the material once, then path validation and a real handshake per distinct pair.
 
-Checks that share a server certificate share one loopback server; checks whose client brings the
-same trust, name and certificate to it share one verdict (a reused verdict, counted apart from
-real handshakes in the report).
+Checks whose client brings the same trust, name and certificate to the same server certificate
+share one verdict: the first is judged by a real handshake (`aiogen.simulate.verdicts`), the
+others reuse its verdict, and the report counts the two apart.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import os
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,18 +16,11 @@ from cryptography import x509
 from aiogen.model.plan import AutomaticTls
 from aiogen.pki.chain import is_self_signed, pem_of
 from aiogen.simulate.diagnosis import diagnose
-from aiogen.simulate.handshake import (
-    ClientConfig,
-    HandshakeOutcome,
-    LoopbackServer,
-    ServerConfig,
-    certificates,
-    verify_client_path,
-    verify_server_path,
-)
+from aiogen.simulate.handshake import ClientConfig, ServerConfig
 from aiogen.simulate.material import MaterialError, ThrowawayPki
 from aiogen.simulate.planning import ClientPlan, Job, ServerPlan
 from aiogen.simulate.report import Check
+from aiogen.simulate.verdicts import ServerPairs, Verdict, judge_all
 
 Progress = Callable[[int, int], None]
 
@@ -92,67 +82,41 @@ def _client_config(plan: ClientPlan, pki: ThrowawayPki) -> ClientConfig | str:
     return ClientConfig(trust, pop.hostname, pem_of(sent), device.private_key_pem())
 
 
-@dataclass(frozen=True)
-class Verdict:
-    path: str | None
-    client_path: str | None
-    outcome: HandshakeOutcome
-
-
 def run(groups: list[Group], pki: ThrowawayPki, at: datetime, workers: int | None,
-         progress: Progress | None) -> None:
+        progress: Progress | None) -> None:
+    """Judge every check: each distinct (server certificate, client) pair once (`aiogen.simulate.verdicts`),
+    the first check of a pair by a real handshake, the others by its verdict (counted as reused)."""
     total = sum(len(g.jobs) for g in groups)
-    done = [0]
-    lock = threading.Lock()
-
-    def tick(count: int) -> None:
-        if progress is None:
-            return
-        with lock:
-            done[0] += count
-            progress(done[0], total)
-
-    def run_group(group: Group) -> None:
+    done = 0
+    served = [g for g in groups if g.server is not None]
+    work = [ServerPairs(g.server, tuple(dict.fromkeys(_clients(g)))) for g in served if g.server is not None]
+    for group in groups:
         if group.server is None:
             for job in group.jobs:
                 if job.check.result != "FAIL":
                     job.check.result, job.check.reason = "FAIL", group.error or "no server certificate"
-            tick(len(group.jobs))
-            return
-        verdicts: dict[ClientConfig, Verdict] = {}
-        with LoopbackServer(group.server) as server:
-            for job in group.jobs:
-                check = job.check
-                if check.result == "FAIL" or check.client is None:
-                    tick(1)
-                    continue
-                verdict = verdicts.get(check.client)
-                check.verdict = "reused"
-                if verdict is None:
-                    verdict = _verdict(server, group, check.client, at)
-                    verdicts[check.client] = verdict
-                    check.verdict = "handshake"
-                _judge(check, job, verdict, group, pki, at)
-                tick(1)
-
-    count = workers or min(8, (os.cpu_count() or 2) * 2)
-    if count <= 1 or len(groups) <= 1:
-        for group in groups:
-            run_group(group)
-        return
-    with concurrent.futures.ThreadPoolExecutor(max_workers=count, thread_name_prefix="aiogen-sim") as pool:
-        for future in [pool.submit(run_group, g) for g in groups]:
-            future.result()
+            done += len(group.jobs)
+            if progress is not None:
+                progress(done, total)
+    for group, item, verdicts in zip(served, work, judge_all(work, at, workers), strict=True):
+        found = dict(zip(item.clients, verdicts, strict=True))
+        judged: set[ClientConfig] = set()
+        for job in group.jobs:
+            check = job.check
+            if check.result == "FAIL" or check.client is None:
+                continue
+            check.verdict = "reused" if check.client in judged else "handshake"
+            judged.add(check.client)
+            _judge(check, job, found[check.client], group, pki, at)
+        done += len(group.jobs)
+        if progress is not None:
+            progress(done, total)
 
 
-def _verdict(server: LoopbackServer, group: Group, client: ClientConfig, at: datetime) -> Verdict:
-    trust = certificates(client.trust_pem, "trust bundle")
-    path = verify_server_path(group.chain, trust, client.hostname, at)
-    client_path: str | None = None
-    if client.chain_pem is not None and group.server is not None and group.server.client_ca_pem is not None:
-        client_path = verify_client_path(certificates(client.chain_pem, "client certificate"),
-                                         certificates(group.server.client_ca_pem, "client CA"), at)
-    return Verdict(path, client_path, server.attempt(client))
+def _clients(group: Group) -> Iterator[ClientConfig]:
+    for job in group.jobs:
+        if job.check.result != "FAIL" and job.check.client is not None:
+            yield job.check.client
 
 
 def _judge(check: Check, job: Job, verdict: Verdict, group: Group, pki: ThrowawayPki, at: datetime) -> None:

@@ -1,0 +1,143 @@
+"""What does each distinct (server certificate, client) pair get? Path validation and a real handshake, on every core.
+
+A `ServerPairs` is one server certificate with the distinct clients that meet it; `Judge` gives
+each pair OpenSSL's path validation (`aiogen.simulate.path`) and a real TLS handshake on
+127.0.0.1 (`aiogen.simulate.loopback`). A handshake is CPU work in OpenSSL and Python, and the
+global interpreter lock lets one thread do it at a time, so large runs use worker processes
+(``spawn``ed: they inherit nothing but the pairs they are sent), each with its own `Judge`.
+
+A `Judge` belongs to one run: the certificates it parsed and the client contexts it made (a
+context is its trust bundle and client certificate; the dialled name is given per connection)
+are kept only while that run lasts, and are never output.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import ssl
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+
+from aiogen.simulate.handshake import (
+    ClientConfig,
+    HandshakeOutcome,
+    ServerConfig,
+    client_context,
+    server_context,
+    verify_client_path,
+    verify_server_path,
+)
+from aiogen.simulate.loopback import Loopback
+from aiogen.simulate.path import Memo
+
+BATCH = 16  # server certificates per task sent to a worker process
+IN_PROCESS_BELOW = 400  # pairs: fewer than this run in the calling process (starting workers costs more)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    path: str | None
+    client_path: str | None
+    outcome: HandshakeOutcome
+
+
+@dataclass(frozen=True)
+class ServerPairs:
+    """One server certificate and the distinct clients that meet it, each to be judged once."""
+
+    server: ServerConfig
+    clients: tuple[ClientConfig, ...]
+
+
+class Judge:
+    """Judges pairs for one run: one loopback listener, and each PEM parsed and each client context made once."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self._parsed: dict[bytes, list[x509.Certificate]] = {}
+        self._contexts: dict[tuple[bytes, bytes | None, bytes | None], ssl.SSLContext] = {}
+        self._loopback: Loopback | None = None
+        self._memo = Memo()
+
+    def close(self) -> None:
+        if self._loopback is not None:
+            self._loopback.close()
+            self._loopback = None
+
+    def _certificates(self, pem: bytes) -> list[x509.Certificate]:
+        """The certificates of a bundle this run issued (so no user input: `aiogen.pki.pem` checks that)."""
+        if pem not in self._parsed:
+            self._parsed[pem] = x509.load_pem_x509_certificates(pem) if pem.strip() else []
+        return self._parsed[pem]
+
+    def _client_context(self, client: ClientConfig) -> ssl.SSLContext:
+        key = client.context_key
+        if key not in self._contexts:
+            self._contexts[key] = client_context(client)
+        return self._contexts[key]
+
+    def judge(self, work: ServerPairs) -> list[Verdict]:
+        """Path validation both ways and a real handshake, for every client of ``work`` in order."""
+        if self._loopback is None:
+            self._loopback = Loopback()
+        server = work.server
+        chain = x509.load_pem_x509_certificates(server.chain_pem)
+        context = server_context(server)
+        out = []
+        for client in work.clients:
+            trust = self._certificates(client.trust_pem)
+            path = verify_server_path(chain, trust, client.hostname, self.at, self._memo)
+            client_path: str | None = None
+            if client.chain_pem is not None and server.client_ca_pem is not None:
+                client_path = verify_client_path(self._certificates(client.chain_pem),
+                                                 self._certificates(server.client_ca_pem), self.at,
+                                                 self._memo)
+            outcome = self._loopback.attempt(context, self._client_context(client), client.hostname)
+            out.append(Verdict(path, client_path, outcome))
+        return out
+
+
+def default_workers() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def judge_all(work: Sequence[ServerPairs], at: datetime, workers: int | None) -> Iterator[list[Verdict]]:
+    """Every item's verdicts, in order. ``workers``: processes (1: this process; None: one per CPU, and
+    this process alone when there are too few pairs to be worth starting them)."""
+    count = workers if workers is not None else default_workers()
+    pairs = sum(len(item.clients) for item in work)
+    if count <= 1 or len(work) <= 1 or (workers is None and pairs < IN_PROCESS_BELOW):
+        judge = Judge(at)
+        try:
+            yield from (judge.judge(item) for item in work)
+        finally:
+            judge.close()
+        return
+    batches = [list(work[i:i + BATCH]) for i in range(0, len(work), BATCH)]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(count, len(batches)), mp_context=context,
+                                                initializer=_start_worker, initargs=(at,)) as pool:
+        for verdicts in pool.map(_judge_batch, batches):
+            yield from verdicts
+
+
+_WORKER: Judge | None = None  # the worker process's judge, for the run that started the process
+
+
+def _start_worker(at: datetime) -> None:
+    global _WORKER
+    _WORKER = Judge(at)
+
+
+def _judge_batch(batch: list[ServerPairs]) -> list[list[Verdict]]:
+    assert _WORKER is not None, "a worker process judges only after _start_worker"
+    return [_WORKER.judge(item) for item in batch]

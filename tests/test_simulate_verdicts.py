@@ -1,0 +1,47 @@
+"""Worker processes judge exactly as one process does, and the summary counts real handshakes apart from reuse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aiogen.simulate.engine import simulate_specs
+from aiogen.simulate.report import SimulationReport, to_json
+from aiogen.simulate.verdicts import IN_PROCESS_BELOW
+from tests.helpers import EXAMPLES, REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "simulate"
+ROLLOVER = sorted((EXAMPLES / "rollover").glob("0*.yaml"))
+
+
+def _rows(report: SimulationReport) -> list[tuple[object, ...]]:
+    """Everything a user reads about each check (the report minus its clock)."""
+    return [tuple(sorted(row.items(), key=lambda item: item[0])) for row in to_json(report)["checks"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("specs", [[FIXTURES / "broken-skipped-phase.yaml"], ROLLOVER],
+                         ids=["broken-skipped-phase", "rollover"])
+def test_worker_processes_give_the_report_of_one_process(specs: list[Path]) -> None:
+    alone, _ = simulate_specs(specs, workers=1)
+    spread, _ = simulate_specs(specs, workers=2)  # always worker processes, however few the pairs
+    assert _rows(spread) == _rows(alone)
+    assert (spread.handshakes, spread.reused) == (alone.handshakes, alone.reused)
+    assert spread.handshakes + spread.reused == sum(1 for c in spread.checks if c.verdict)
+    if specs[0].name.startswith("broken"):
+        assert not spread.ok
+
+
+def test_each_distinct_pair_is_one_real_handshake_and_the_rest_reuse_it() -> None:
+    report, _ = simulate_specs([FIXTURES / "broken-skipped-phase.yaml"])  # few pairs: judged in this process
+    assert report.handshakes < IN_PROCESS_BELOW
+    pairs: dict[tuple[object, ...], list[str]] = {}
+    for check in report.checks:
+        if check.server is not None and check.client is not None:
+            pairs.setdefault((check.server, check.client), []).append(check.verdict)
+    assert report.handshakes == len(pairs) and report.reused == sum(len(v) - 1 for v in pairs.values())
+    for verdicts in pairs.values():  # one check of a pair shook hands; the others reused its verdict
+        assert sorted(verdicts) == ["handshake"] + ["reused"] * (len(verdicts) - 1)
+    summary = to_json(report)["summary"]
+    assert (summary["handshakes"], summary["reusedVerdicts"]) == (report.handshakes, report.reused)
