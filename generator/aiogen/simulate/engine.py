@@ -25,7 +25,7 @@ from aiogen.simulate import sequences as sequences_module
 from aiogen.simulate.material import ThrowawayPki
 from aiogen.simulate.planning import Planner
 from aiogen.simulate.report import SimulationReport
-from aiogen.simulate.running import Progress, materials, run
+from aiogen.simulate.running import Progress, run
 from aiogen.simulate.sequences import Sequence
 
 __all__ = ["Progress", "simulate", "simulate_specs"]
@@ -41,8 +41,7 @@ def simulate(sequences: Iterable[Sequence], *, source: str = "", clock: datetime
     planner = Planner()
     for index, seq in enumerate(sequences):
         planner.sequence(index, seq)
-    groups = materials(planner.jobs, pki)
-    run(groups, pki, at, workers, progress)
+    run(planner.jobs, pki, at, workers, progress)
     checks = sorted(planner.checks, key=lambda c: c.order)
     return SimulationReport(source, at, tuple(checks), tuple(pki.notes))
 

@@ -17,9 +17,10 @@ import concurrent.futures
 import multiprocessing
 import os
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from types import TracebackType
 
 from cryptography import x509
 
@@ -110,24 +111,59 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def judge_all(work: Sequence[ServerPairs], at: datetime, workers: int | None) -> Iterator[list[Verdict]]:
-    """Every item's verdicts, in order. ``workers``: processes (1: this process; None: one per CPU, and
-    this process alone when there are too few pairs to be worth starting them)."""
-    count = workers if workers is not None else default_workers()
-    pairs = sum(len(item.clients) for item in work)
-    if count <= 1 or len(work) <= 1 or (workers is None and pairs < IN_PROCESS_BELOW):
-        judge = Judge(at)
-        try:
-            yield from (judge.judge(item) for item in work)
-        finally:
-            judge.close()
-        return
-    batches = [list(work[i:i + BATCH]) for i in range(0, len(work), BATCH)]
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(count, len(batches)), mp_context=context,
-                                                initializer=_start_worker, initargs=(at,)) as pool:
-        for verdicts in pool.map(_judge_batch, batches):
-            yield from verdicts
+class Verdicts:
+    """Judges `ServerPairs` as they are submitted, in this process or in worker processes; `results` gives
+    every item's verdicts in submission order.
+
+    ``workers``: processes (1: this process; None: one per CPU, or this process alone when fewer than
+    `IN_PROCESS_BELOW` pairs are expected, ``pairs``, too few to be worth starting them). Workers start
+    at once and judge each batch as it is sent, while the caller issues the material of the next.
+    """
+
+    def __init__(self, at: datetime, workers: int | None, pairs: int) -> None:
+        self.at = at
+        count = workers if workers is not None else default_workers()
+        self._processes = 0 if count <= 1 or (workers is None and pairs < IN_PROCESS_BELOW) else count
+        self._pending: list[ServerPairs] = []
+        self._futures: list[concurrent.futures.Future[list[list[Verdict]]]] = []
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        if self._processes:  # start them now: they import while the caller issues the first material
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker, initargs=(at,))
+            for _ in range(self._processes):
+                self._futures.append(self._pool.submit(_judge_batch, []))
+
+    def __enter__(self) -> Verdicts:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, item: ServerPairs) -> None:
+        self._pending.append(item)
+        if self._processes and len(self._pending) >= BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        assert self._pool is not None
+        self._futures.append(self._pool.submit(_judge_batch, self._pending))
+        self._pending = []
+
+    def results(self) -> Iterator[list[Verdict]]:
+        if not self._processes:
+            judge = Judge(self.at)
+            try:
+                yield from (judge.judge(item) for item in self._pending)
+            finally:
+                judge.close()
+            return
+        if self._pending:
+            self._send()
+        for future in self._futures:
+            yield from future.result()
 
 
 _WORKER: Judge | None = None  # the worker process's judge, for the run that started the process
