@@ -16,6 +16,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import signal
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -171,6 +172,9 @@ _WORKER: Judge | None = None  # the worker process's judge, for the run that sta
 
 def _start_worker(at: datetime) -> None:
     global _WORKER
+    # Ctrl-C reaches the whole process group: the command stops in the parent (the pool is shut
+    # down there, the batch in hand finishes), never with a worker's traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = Judge(at)
 
 
