@@ -15,7 +15,9 @@ rotations), plus the half-deployed pairs between consecutive specs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,6 +33,21 @@ from aiogen.simulate.sequences import Sequence
 __all__ = ["Progress", "simulate", "simulate_specs"]
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a simulation runs (as for render: `aiogen.cli.fast`).
+
+    A 1,000-cluster simulation holds every phase's Plan and 121,000 checks, and makes few cycles:
+    CPython's collector walked that heap ~2,000 times, 14 % of the command's own CPU. Freed by
+    reference counting as before; the collector is back on (if it was) as soon as the run ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def simulate(sequences: Iterable[Sequence], *, source: str = "", clock: datetime | None = None,
@@ -46,7 +63,6 @@ def simulate(sequences: Iterable[Sequence], *, source: str = "", clock: datetime
     return SimulationReport(source, at, tuple(checks), tuple(pki.notes))
 
 
-
 def simulate_specs(paths: list[Path], *, now: datetime | None = None, allow_outside_files: bool = False,
                    workers: int | None = None, progress: Progress | None = None
                    ) -> tuple[SimulationReport, tuple[Problem, ...]]:
@@ -56,6 +72,13 @@ def simulate_specs(paths: list[Path], *, now: datetime | None = None, allow_outs
     checks); certificates are always issued at the real clock, because the handshake's TLS
     library checks validity against it.
     """
+    with _collector_paused():
+        return _simulate_specs(paths, now=now, allow_outside_files=allow_outside_files, workers=workers,
+                               progress=progress)
+
+
+def _simulate_specs(paths: list[Path], *, now: datetime | None, allow_outside_files: bool, workers: int | None,
+                    progress: Progress | None) -> tuple[SimulationReport, tuple[Problem, ...]]:
     from aiogen.pipeline import load_phase_plans
 
     if len(paths) == 1:
