@@ -65,6 +65,11 @@ def _threaded(server: ServerConfig, client: ClientConfig) -> HandshakeOutcome:
 
 @pytest.fixture(scope="module")
 def cases() -> dict[str, tuple[ServerConfig, ClientConfig]]:
+    return build_cases()
+
+
+def build_cases() -> dict[str, tuple[ServerConfig, ClientConfig]]:
+    """Every way a check passes or fails: a server configuration and a client, by name (`CASES`)."""
     before, after = NOW - timedelta(days=30), NOW + timedelta(days=99)
     root = CertificateAuthority.root("Loopback Root", not_before=before, not_after=after)
     other = CertificateAuthority.root("Other Root", not_before=before, not_after=after)

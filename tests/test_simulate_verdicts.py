@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from aiogen.simulate.engine import simulate_specs
+from aiogen.simulate.handshake import certificates, handshake, verify_client_path, verify_server_path
 from aiogen.simulate.report import SimulationReport, to_json
-from aiogen.simulate.verdicts import IN_PROCESS_BELOW
+from aiogen.simulate.verdicts import IN_PROCESS_BELOW, Judge, ServerPairs
 from tests.helpers import EXAMPLES, REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "simulate"
@@ -45,3 +46,26 @@ def test_each_distinct_pair_is_one_real_handshake_and_the_rest_reuse_it() -> Non
         assert sorted(verdicts) == ["handshake"] + ["reused"] * (len(verdicts) - 1)
     summary = to_json(report)["summary"]
     assert (summary["handshakes"], summary["reusedVerdicts"]) == (report.handshakes, report.reused)
+
+
+def test_a_judge_gives_what_fresh_validation_and_a_fresh_handshake_give() -> None:
+    """Its parsed bundles, client contexts and memo of signatures and path judgements change no verdict."""
+    from tests.test_simulate_loopback import CASES, NOW, build_cases
+
+    built = build_cases()
+    judge = Judge(NOW)
+    try:
+        for _ in range(2):  # the second round answers from what the first remembered
+            for name in CASES:
+                server, client = built[name]
+                chain = certificates(server.chain_pem, "tls.crt")
+                fresh = verify_server_path(chain, certificates(client.trust_pem, "trust"), client.hostname, NOW)
+                [verdict] = judge.judge(ServerPairs(server, (client,)))
+                assert verdict.path == fresh, name
+                assert verdict.outcome == handshake(server, client), name
+                if client.chain_pem is not None and server.client_ca_pem is not None:
+                    device = verify_client_path(certificates(client.chain_pem, "client"),
+                                                certificates(server.client_ca_pem, "client CA"), NOW)
+                    assert verdict.client_path == device, name
+    finally:
+        judge.close()
