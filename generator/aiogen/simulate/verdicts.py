@@ -104,19 +104,23 @@ class Judge:
         return out
 
 
+MAX_DEFAULT_WORKERS = 8  # beyond this, the one thread issuing the material cannot keep workers busy
+
+
 def default_workers() -> int:
-    """The CPUs this process may run on."""
+    """One per CPU this process may run on, at most `MAX_DEFAULT_WORKERS`."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    return min(cpus, MAX_DEFAULT_WORKERS)
 
 
 class Verdicts:
     """Judges `ServerPairs` as they are submitted, in this process or in worker processes; `results` gives
     every item's verdicts in submission order.
 
-    ``workers``: processes (1: this process; None: one per CPU, or this process alone when fewer than
+    ``workers``: processes (1: this process; None: `default_workers`, or this process alone when fewer than
     `IN_PROCESS_BELOW` pairs are expected, ``pairs``, too few to be worth starting them). Workers start
     at once and judge each batch as it is sent, while the caller issues the material of the next.
     """

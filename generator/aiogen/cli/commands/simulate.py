@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "certificate and key) as PEM files under DIR, with DIR/manifest.json")
     parser.add_argument("--failures", action="store_true", help="list only failed and skipped checks")
     parser.add_argument("--workers", type=int, metavar="N",
-                        help="processes running the handshakes (default: one per CPU; 1: all in this one)")
+                        help="processes running the handshakes (default: one per CPU, at most 8; 1: all in this one)")
     add_spec_options(parser)
 
 
