@@ -104,7 +104,7 @@ class Judge:
         return out
 
 
-MAX_DEFAULT_WORKERS = 8  # beyond this, the one thread issuing the material cannot keep workers busy
+MAX_DEFAULT_WORKERS = 8  # as the threads before them; each process holds its own contexts and memory
 
 
 def default_workers() -> int:
