@@ -2,7 +2,8 @@
 
 `aiogen.simulate.loopback` runs the client and the server of a TLS connection on 127.0.0.1 in one
 thread. The reference here is the plain way: a server thread with blocking sockets (as the
-simulation ran before), the client in the test's thread. For every way a check passes or fails
+simulation ran before), the client in the test's thread, and TLS 1.3 session tickets as OpenSSL
+sends them by default (the simulation's servers send none). For every way a check passes or fails
 (names, trust, expiry, mTLS required or optional, a device from the wrong CA), both must give the
 same client error, server error and TLS version.
 """
@@ -26,6 +27,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 def _threaded(server: ServerConfig, client: ClientConfig) -> HandshakeOutcome:
     """The reference: the server in its own thread on blocking sockets, the client in this one."""
     server_ctx, client_ctx = server_context(server), client_context(client)
+    server_ctx.num_tickets = 2  # OpenSSL's default: the simulation sends none, which must change no verdict
     verdict: list[str | None] = []
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
