@@ -69,3 +69,17 @@ def test_a_judge_gives_what_fresh_validation_and_a_fresh_handshake_give() -> Non
                     assert verdict.client_path == device, name
     finally:
         judge.close()
+
+
+def test_without_process_semaphores_the_pairs_are_judged_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where worker processes cannot start (no /dev/shm for their semaphores), the run goes on in one process."""
+    import concurrent.futures
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    spec = [FIXTURES / "broken-skipped-phase.yaml"]
+    alone, _ = simulate_specs(spec, workers=1)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", unavailable)
+    fallen_back, _ = simulate_specs(spec, workers=2)
+    assert _rows(fallen_back) == _rows(alone)

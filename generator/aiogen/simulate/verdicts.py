@@ -133,11 +133,17 @@ class Verdicts:
         self._futures: list[concurrent.futures.Future[list[list[Verdict]]]] = []
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         if self._processes:  # start them now: they import while the caller issues the first material
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker, initargs=(at,))
-            for _ in range(self._processes):
-                self._futures.append(self._pool.submit(_judge_batch, []))
+            try:
+                self._pool = concurrent.futures.ProcessPoolExecutor(
+                    max_workers=self._processes, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker, initargs=(at,))
+                for _ in range(self._processes):
+                    self._futures.append(self._pool.submit(_judge_batch, []))
+            except (OSError, ImportError, NotImplementedError):  # no process semaphores here (no /dev/shm)
+                self._processes, self._futures = 0, []
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = None
 
     def __enter__(self) -> Verdicts:
         return self
