@@ -12,7 +12,8 @@ from aiogen.simulate.material import ThrowawayPki, fingerprint
 
 if TYPE_CHECKING:
     from aiogen.simulate.planning import Job
-    from aiogen.simulate.running import Group, Verdict
+    from aiogen.simulate.running import Group
+    from aiogen.simulate.verdicts import Verdict
 
 
 def diagnose(job: Job, verdict: Verdict, group: Group, pki: ThrowawayPki, at: datetime) -> str:

@@ -16,6 +16,10 @@ keyUsage, a non-critical basicConstraints, policyConstraints, SHA-224 signatures
 * **the name**: the dialled DNS name against the leaf's DNS SANs (a wildcard covers one label;
   the CN only when the leaf has no DNS SAN, as Python ``ssl`` and s_client do), an IP address
   against its IP SANs.
+
+A `Memo` remembers, for one run, which signatures verified and what a path's rules said: a
+simulation meets the same leaf, intermediate and root again and again (each client of a server,
+each phase), and the answers are functions of the certificates' bytes and the clock alone.
 """
 
 from __future__ import annotations
@@ -26,9 +30,29 @@ from datetime import datetime
 
 from cryptography import x509
 
-from aiogen.pki.judge import Purpose, judge_chain
+from aiogen.pki.judge import Purpose, Refusal, judge_chain
 
 MAX_DEPTH = 10  # more than any AIO chain; OpenSSL's default is 100
+
+
+class Memo:
+    """Signature checks and path judgements already made in this run (certificates compare by their DER)."""
+
+    def __init__(self) -> None:
+        self.issued: dict[tuple[x509.Certificate, x509.Certificate], bool] = {}
+        self.judged: dict[tuple[tuple[x509.Certificate, ...], Purpose, datetime], list[Refusal]] = {}
+
+    def issued_by(self, child: x509.Certificate, parent: x509.Certificate) -> bool:
+        key = (child, parent)
+        if key not in self.issued:
+            self.issued[key] = _issued_by(child, parent)
+        return self.issued[key]
+
+    def judge(self, path: Sequence[x509.Certificate], purpose: Purpose, at: datetime) -> list[Refusal]:
+        key = (tuple(path), purpose, at)
+        if key not in self.judged:
+            self.judged[key] = judge_chain(path, purpose, at=at)
+        return self.judged[key]
 
 
 def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
@@ -41,25 +65,26 @@ def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
     return True
 
 
-def self_signed(cert: x509.Certificate) -> bool:
+def self_signed(cert: x509.Certificate, memo: Memo | None = None) -> bool:
     """Its own key verifies it under its own name (OpenSSL's test; CA-ness is judged separately)."""
-    return _issued_by(cert, cert)
+    return _issued_by(cert, cert) if memo is None else memo.issued_by(cert, cert)
 
 
 def build_path(leaf: x509.Certificate, untrusted: Sequence[x509.Certificate],
-               bundle: Sequence[x509.Certificate]) -> list[x509.Certificate] | str:
+               bundle: Sequence[x509.Certificate], memo: Memo | None = None) -> list[x509.Certificate] | str:
     """The path leaf → self-signed certificate of ``bundle``, or why none exists."""
-    anchors = [c for c in bundle if self_signed(c)]
+    issued_by = _issued_by if memo is None else memo.issued_by
+    anchors = [c for c in bundle if issued_by(c, c)]
     if not anchors:
         return "the trust bundle holds no self-signed root (OpenSSL clients accept only a root as trust anchor)"
-    helpers = [c for c in bundle if not self_signed(c)] + [c for c in untrusted if not self_signed(c)]
+    helpers = [c for c in bundle if not issued_by(c, c)] + [c for c in untrusted if not issued_by(c, c)]
     path = [leaf]
     while len(path) <= MAX_DEPTH:
         current = path[-1]
-        anchor = next((a for a in anchors if _issued_by(current, a)), None)
+        anchor = next((a for a in anchors if issued_by(current, a)), None)
         if anchor is not None:
             return path if anchor == current else [*path, anchor]
-        issuer = next((h for h in helpers if h not in path and _issued_by(current, h)), None)
+        issuer = next((h for h in helpers if h not in path and issued_by(current, h)), None)
         if issuer is None:
             name = current.subject.rfc4514_string()
             who = f"'{name}'" if name else "the leaf (it has no subject name)"
@@ -100,12 +125,12 @@ def name_refusal(leaf: x509.Certificate, hostname: str) -> str | None:
 
 
 def refusal(chain: Sequence[x509.Certificate], bundle: Sequence[x509.Certificate], purpose: Purpose,
-            at: datetime, hostname: str | None = None) -> str | None:
+            at: datetime, hostname: str | None = None, memo: Memo | None = None) -> str | None:
     """None if an OpenSSL client (or, for ``sslclient``, server) accepts ``chain``; else why not."""
-    path = build_path(chain[0], chain[1:], bundle)
+    path = build_path(chain[0], chain[1:], bundle, memo)
     if isinstance(path, str):
         return path
-    refusals = judge_chain(path, purpose, at=at)
+    refusals = judge_chain(path, purpose, at=at) if memo is None else memo.judge(path, purpose, at)
     if refusals:
         return "; ".join(str(r) for r in refusals)
     return name_refusal(chain[0], hostname) if hostname is not None else None

@@ -70,6 +70,17 @@ class Planner:
         self.jobs: list[Job] = []
         self.checks: list[Check] = []
         self.cluster_order: dict[str, int] = {}
+        self._by_name: dict[int, tuple[Plan, dict[str, Cluster]]] = {}  # id(plan) → the plan's clusters by name
+
+    def _find(self, plan: Plan, name: str) -> Cluster | None:
+        """The plan's cluster called ``name`` (the first, as a scan would find it), looked up, not scanned."""
+        found = self._by_name.get(id(plan))
+        if found is None or found[0] is not plan:
+            clusters: dict[str, Cluster] = {}
+            for cluster in plan.clusters:
+                clusters.setdefault(cluster.name, cluster)
+            found = self._by_name[id(plan)] = (plan, clusters)
+        return found[1].get(name)
 
     def _check(self, cluster: str, listener: Listener, port: ListenerPort, population: Population, dials: str,
                phase: str, phase_key: str, order: tuple[int, ...]) -> Check:
@@ -126,7 +137,7 @@ class Planner:
         states = list(seq.states)
         for index, state in enumerate(states):
             for name in seq.clusters:
-                cluster = _find(state.plan, name)
+                cluster = self._find(state.plan, name)
                 if cluster is not None:
                     self.pair(cluster, cluster, state.label, state.key, (seq_index, 2 * index, 0), skips=index == 0)
             self._stale(seq_index, seq, index)
@@ -141,7 +152,7 @@ class Planner:
         note = f" ({transition.tag})" if transition.tag else ""
         key = f"{before.key}-to-{after.key.rsplit('.', 1)[-1]}" if before.rotation else f"{before.key}-to-{after.key}"
         for name in seq.clusters:
-            old, new = _find(before.plan, name), _find(after.plan, name)
+            old, new = self._find(before.plan, name), self._find(after.plan, name)
             if old is None or new is None:
                 continue
             self.pair(old, new, f"{prefix}{arrow}{note}: old server, new clients", f"{key}.old-server",
@@ -153,13 +164,13 @@ class Planner:
         """Leaves (and device certificates) issued before a signer change, still valid in state ``index``."""
         state = seq.states[index]
         for name in seq.clusters:
-            cluster = _find(state.plan, name)
+            cluster = self._find(state.plan, name)
             if cluster is None:
                 continue
             leaves: dict[str, tuple[int, Cluster]] = {}
             devices: dict[str, tuple[int, ClientRoot]] = {}
             for earlier in range(index):
-                old = _find(seq.states[earlier].plan, name)
+                old = self._find(seq.states[earlier].plan, name)
                 if old is None:
                     continue
                 if old.signer.generation != cluster.signer.generation:
@@ -211,9 +222,4 @@ def _still_served(seq: Sequence, earlier: int, index: int, lifetime: timedelta) 
 
 def _short(state: State) -> str:
     return state.phase or state.key
-
-
-def _find(plan: Plan, name: str) -> Cluster | None:
-    return next((c for c in plan.clusters if c.name == name), None)
-
 

@@ -1,16 +1,13 @@
 """Run the checks: issue the material once, then path validation and a real handshake per distinct pair.
 
-Checks that share a server certificate share one loopback server; checks whose client brings the
-same trust, name and certificate to it share one verdict (a reused verdict, counted apart from
-real handshakes in the report).
+Checks whose client brings the same trust, name and certificate to the same server certificate
+share one verdict: the first is judged by a real handshake (`aiogen.simulate.verdicts`), the
+others reuse its verdict, and the report counts the two apart.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import os
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,18 +16,11 @@ from cryptography import x509
 from aiogen.model.plan import AutomaticTls
 from aiogen.pki.chain import is_self_signed, pem_of
 from aiogen.simulate.diagnosis import diagnose
-from aiogen.simulate.handshake import (
-    ClientConfig,
-    HandshakeOutcome,
-    LoopbackServer,
-    ServerConfig,
-    certificates,
-    verify_client_path,
-    verify_server_path,
-)
+from aiogen.simulate.handshake import ClientConfig, ServerConfig
 from aiogen.simulate.material import MaterialError, ThrowawayPki
 from aiogen.simulate.planning import ClientPlan, Job, ServerPlan
 from aiogen.simulate.report import Check
+from aiogen.simulate.verdicts import ServerPairs, Verdict, Verdicts
 
 Progress = Callable[[int, int], None]
 
@@ -43,25 +33,88 @@ class Group:
     jobs: list[Job] = field(default_factory=list)
 
 
-def materials(jobs: list[Job], pki: ThrowawayPki) -> list[Group]:
-    """Issue everything first, in one thread: the PKI's caches must give one stand-in per CA."""
+def run(jobs: list[Job], pki: ThrowawayPki, at: datetime, workers: int | None, progress: Progress | None) -> None:
+    """Issue the material and judge every check: each distinct (server certificate, client) pair once
+    (`aiogen.simulate.verdicts`), the first check of a pair by a real handshake, the others by its
+    verdict (counted as reused).
+
+    Material is issued in one thread, in the order of the checks (the PKI's caches give one
+    stand-in per CA, and its notes keep that order); a server certificate goes to be judged as soon
+    as the last of its distinct clients has been issued, while the rest is still being issued.
+    """
+    ready_after, pairs = _readiness(jobs)
     groups: dict[tuple[str, ...], Group] = {}
     clients: dict[tuple[str, ...], ClientConfig | str] = {}
-    for job in jobs:
-        key = job.server.key
-        if key not in groups:
-            groups[key] = _server_group(job.server, pki)
-        group = groups[key]
-        group.jobs.append(job)
-        ckey = job.client.key
-        if ckey not in clients:
-            clients[ckey] = _client_config(job.client, pki)
-        client = clients[ckey]
-        if isinstance(client, str):
-            job.check.result, job.check.reason = "FAIL", client
-            continue
-        job.check.server, job.check.client = group.server, client
-    return list(groups.values())
+    judged: list[Group] = []
+    with Verdicts(at, workers, pairs) as verdicts:
+        for index, job in enumerate(jobs):
+            key = job.server.key
+            if key not in groups:
+                groups[key] = _server_group(job.server, pki)
+            group = groups[key]
+            group.jobs.append(job)
+            ckey = job.client.key
+            if ckey not in clients:
+                clients[ckey] = _client_config(job.client, pki)
+            client = clients[ckey]
+            if isinstance(client, str):
+                job.check.result, job.check.reason = "FAIL", client
+            else:
+                job.check.server, job.check.client = group.server, client
+            for ready in ready_after.get(index, ()):
+                if groups[ready].server is not None:
+                    judged.append(groups[ready])
+                    verdicts.submit(_pairs(groups[ready]))
+        _apply(list(groups.values()), judged, verdicts.results(), pki, at, progress)
+
+
+def _readiness(jobs: list[Job]) -> tuple[dict[int, list[tuple[str, ...]]], int]:
+    """After which check each server certificate has met all its distinct clients; how many pairs there are."""
+    last: dict[tuple[str, ...], int] = {}
+    seen: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+    for index, job in enumerate(jobs):
+        key, pair = job.server.key, (job.server.key, job.client.key)
+        if pair not in seen:
+            seen.add(pair)
+            last[key] = index
+    ready: dict[int, list[tuple[str, ...]]] = {}
+    for key, index in last.items():
+        ready.setdefault(index, []).append(key)
+    return ready, len(seen)
+
+
+def _pairs(group: Group) -> ServerPairs:
+    assert group.server is not None
+    clients = (job.check.client for job in group.jobs if job.check.result != "FAIL" and job.check.client is not None)
+    return ServerPairs(group.server, tuple(dict.fromkeys(clients)))
+
+
+def _apply(groups: list[Group], judged: list[Group], results: Iterator[list[Verdict]], pki: ThrowawayPki,
+           at: datetime, progress: Progress | None) -> None:
+    """Give every check its verdict (or its group's material error), in the order the groups were judged."""
+    total = sum(len(g.jobs) for g in groups)
+    done = 0
+    for group in groups:
+        if group.server is None:
+            for job in group.jobs:
+                if job.check.result != "FAIL":
+                    job.check.result, job.check.reason = "FAIL", group.error or "no server certificate"
+            done += len(group.jobs)
+            if progress is not None:
+                progress(done, total)
+    for group, verdicts in zip(judged, results, strict=True):
+        found = dict(zip(_pairs(group).clients, verdicts, strict=True))
+        shaken: set[ClientConfig] = set()
+        for job in group.jobs:
+            check = job.check
+            if check.result == "FAIL" or check.client is None:
+                continue
+            check.verdict = "reused" if check.client in shaken else "handshake"
+            shaken.add(check.client)
+            _judge(check, job, found[check.client], group, pki, at)
+        done += len(group.jobs)
+        if progress is not None:
+            progress(done, total)
 
 
 def _server_group(plan: ServerPlan, pki: ThrowawayPki) -> Group:
@@ -90,69 +143,6 @@ def _client_config(plan: ClientPlan, pki: ThrowawayPki) -> ClientConfig | str:
     # authority's chain for a root-issued leaf still holds the root).
     sent = [cert for cert in device.chain if not is_self_signed(cert)]
     return ClientConfig(trust, pop.hostname, pem_of(sent), device.private_key_pem())
-
-
-@dataclass(frozen=True)
-class Verdict:
-    path: str | None
-    client_path: str | None
-    outcome: HandshakeOutcome
-
-
-def run(groups: list[Group], pki: ThrowawayPki, at: datetime, workers: int | None,
-         progress: Progress | None) -> None:
-    total = sum(len(g.jobs) for g in groups)
-    done = [0]
-    lock = threading.Lock()
-
-    def tick(count: int) -> None:
-        if progress is None:
-            return
-        with lock:
-            done[0] += count
-            progress(done[0], total)
-
-    def run_group(group: Group) -> None:
-        if group.server is None:
-            for job in group.jobs:
-                if job.check.result != "FAIL":
-                    job.check.result, job.check.reason = "FAIL", group.error or "no server certificate"
-            tick(len(group.jobs))
-            return
-        verdicts: dict[ClientConfig, Verdict] = {}
-        with LoopbackServer(group.server) as server:
-            for job in group.jobs:
-                check = job.check
-                if check.result == "FAIL" or check.client is None:
-                    tick(1)
-                    continue
-                verdict = verdicts.get(check.client)
-                check.verdict = "reused"
-                if verdict is None:
-                    verdict = _verdict(server, group, check.client, at)
-                    verdicts[check.client] = verdict
-                    check.verdict = "handshake"
-                _judge(check, job, verdict, group, pki, at)
-                tick(1)
-
-    count = workers or min(8, (os.cpu_count() or 2) * 2)
-    if count <= 1 or len(groups) <= 1:
-        for group in groups:
-            run_group(group)
-        return
-    with concurrent.futures.ThreadPoolExecutor(max_workers=count, thread_name_prefix="aiogen-sim") as pool:
-        for future in [pool.submit(run_group, g) for g in groups]:
-            future.result()
-
-
-def _verdict(server: LoopbackServer, group: Group, client: ClientConfig, at: datetime) -> Verdict:
-    trust = certificates(client.trust_pem, "trust bundle")
-    path = verify_server_path(group.chain, trust, client.hostname, at)
-    client_path: str | None = None
-    if client.chain_pem is not None and group.server is not None and group.server.client_ca_pem is not None:
-        client_path = verify_client_path(certificates(client.chain_pem, "client certificate"),
-                                         certificates(group.server.client_ca_pem, "client CA"), at)
-    return Verdict(path, client_path, server.attempt(client))
 
 
 def _judge(check: Check, job: Job, verdict: Verdict, group: Group, pki: ThrowawayPki, at: datetime) -> None:

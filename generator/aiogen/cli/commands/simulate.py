@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write each check's material (server chain and key, client trust, client "
                              "certificate and key) as PEM files under DIR, with DIR/manifest.json")
     parser.add_argument("--failures", action="store_true", help="list only failed and skipped checks")
-    parser.add_argument("--workers", type=int, metavar="N", help="handshake threads (default: 2 per CPU, at most 8)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="processes running the handshakes (default: one per CPU, at most 8; 1: all in this one)")
     add_spec_options(parser)
 
 
