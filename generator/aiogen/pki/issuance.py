@@ -23,6 +23,7 @@ itself with its own key; ``tls.crt`` and ``ca.crt`` both hold it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -109,14 +110,8 @@ def issue_from_ca_secret(
     ``private_key`` reuses a key (``rotationPolicy: Never``); otherwise one is generated from
     ``spec.private_key``. Raises `IssuanceFailed`.
     """
-    signer_certs = _ca_certificates(ca_secret)
-    try:
-        signer_key = load_private_key(ca_secret.tls_key, source="tls.key")
-    except (PemError, ValueError) as error:
-        raise IssuanceFailed("ErrGetKeyPair", str(error)) from None
+    signer_certs, signer_key = _signer(ca_secret)
     signer = signer_certs[0]
-    if not is_ca(signer):
-        raise IssuanceFailed("ErrInvalidKeyPair", "certificate is not a CA")
     key = private_key or spec.private_key.generate()
     issued = templates.sign(spec.template(key, now), issuer=signer, signer_key=signer_key)
     try:
@@ -138,6 +133,20 @@ def issue_self_signed(
     cert = templates.sign(spec.template(key, now), issuer=None, signer_key=key)
     pem = pem_of([cert])
     return TLSSecret(tls_crt=pem, tls_key=private_key_pem(key), ca_crt=pem)
+
+
+@functools.lru_cache(maxsize=256)
+def _signer(ca_secret: TLSSecret) -> tuple[tuple[x509.Certificate, ...], PrivateKey]:
+    """The CA Secret's certificates and key, read and checked once per Secret in a process (a
+    simulation issues thousands of leaves from one CA); a Secret that fails is read again each time."""
+    signer_certs = tuple(_ca_certificates(ca_secret))
+    try:
+        signer_key = load_private_key(ca_secret.tls_key, source="tls.key")
+    except (PemError, ValueError) as error:
+        raise IssuanceFailed("ErrGetKeyPair", str(error)) from None
+    if not is_ca(signer_certs[0]):
+        raise IssuanceFailed("ErrInvalidKeyPair", "certificate is not a CA")
+    return signer_certs, signer_key
 
 
 def _ca_certificates(ca_secret: TLSSecret) -> list[x509.Certificate]:
