@@ -114,14 +114,14 @@ class Directories:
         self._missing: set[tuple[str, ...]] = set()  # looked for once: a new tree is not searched per file
         self._made: set[tuple[str, ...]] = set()  # created by `make`
 
-    def make(self, parts: Sequence[str], created: Created) -> int:
+    def make(self, parts: Sequence[str], created: Created, *, chmod: bool = True) -> int:
         """The descriptor of root/parts, creating what is missing (0755, recorded in ``created``) like
         `open_directory(..., create=True)`; a directory already found missing is not looked for again."""
         key = tuple(parts)
         found = self._open.get(key)
         if found is not None:
             return found
-        parent = self.make(key[:-1], created)
+        parent = self.make(key[:-1], created, chmod=chmod)
         if key not in self._missing and key[:-1] not in self._made:  # a new directory is empty
             with contextlib.suppress(FileNotFoundError):
                 found = os.open(key[-1], DIR_FLAGS, dir_fd=parent)
@@ -138,7 +138,8 @@ class Directories:
         self._open[key] = found
         if made:
             self._made.add(key)
-            os.fchmod(found, DIRECTORY_MODE)  # whatever the umask, like the files inside
+            if chmod:
+                os.fchmod(found, DIRECTORY_MODE)  # whatever the umask, like the files inside
         return found
 
     def get(self, parts: Sequence[str]) -> int:
@@ -146,7 +147,8 @@ class Directories:
         key = tuple(parts)
         found = self._open.get(key)
         if found is None:
-            if key in self._missing:
+            if key in self._missing or key[:-1] in self._made:  # a directory `make` created is empty
+                self._missing.add(key)
                 raise FileNotFoundError(2, "No such file or directory", key[-1])
             parent = self.get(key[:-1])
             try:
@@ -156,6 +158,18 @@ class Directories:
                 raise
             self._open[key] = found
         return found
+
+    def missing(self, parts: Sequence[str]) -> bool:
+        """Is root/parts known to be missing (a directory of it was looked for and not found, or it
+        lies in a directory `make` created)? Then no file below it exists: nothing to look for."""
+        key = tuple(parts)
+        while key:
+            if key in self._made or key in self._missing:
+                return True
+            if key in self._open:
+                return False
+            key = key[:-1]
+        return False
 
     def blocked(self, parts: Sequence[str]) -> str | None:
         """The first of ``parts`` that is a link or not a directory (None: all are, or one is missing)."""
@@ -231,12 +245,14 @@ def _read_up_to(fd: int, size: int, most: int | None) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def write_new(directory: int, name: str, data: bytes, mode: int, *, sync: bool = False) -> None:
-    """Create ``name`` (never through a link, never over an existing name) holding ``data``, mode exact."""
+def write_new(directory: int, name: str, data: bytes, mode: int, *, sync: bool = False, chmod: bool = True) -> None:
+    """Create ``name`` (never through a link, never over an existing name) holding ``data``, mode
+    exact (``chmod=False``: the caller knows the umask leaves ``mode`` whole, `umask_keeps`)."""
     fd = os.open(name, NEW_FILE_FLAGS, mode, dir_fd=directory)
     try:
         try:
-            os.fchmod(fd, mode)  # whatever the umask
+            if chmod:
+                os.fchmod(fd, mode)  # whatever the umask
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
@@ -248,6 +264,20 @@ def write_new(directory: int, name: str, data: bytes, mode: int, *, sync: bool =
         with contextlib.suppress(OSError):
             os.unlink(name, dir_fd=directory)
         raise
+
+
+def umask_keeps(*modes: int) -> bool:
+    """Does this process's umask leave every one of ``modes`` whole? Read from /proc (Linux), never by
+    setting the umask (another thread could create a file meanwhile); False when it cannot be read."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    umask = int(line.split()[1], 8)
+                    return all(mode & umask == 0 for mode in modes)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def stage(directory: int, name: str, data: bytes, mode: int, *, sync: bool = False) -> str:

@@ -51,6 +51,8 @@ def _base64_markers(needle: bytes, alphabet: bytes | None = None) -> tuple[bytes
 
 
 _B64_KEY_MARKERS = _base64_markers(b"PRIVATE KEY-----") + _base64_markers(b"PRIVATE KEY-----", b"-_")
+# The first base64 character of anything whose first byte is 0x30 (a DER SEQUENCE), in either alphabet.
+_DER_SEQUENCE_B64 = base64.b64encode(b"\x30")[:1]
 
 
 def der_private_key_kind(der: bytes) -> str | None:
@@ -83,10 +85,12 @@ def find_private_key(data: str | bytes) -> str | None:
     if kind is not None:
         return f"DER-encoded {kind}"
     compact = raw.translate(None, b" \t\r\n")  # same bytes as a regex substitution, ~100x faster
-    for marker in _B64_KEY_MARKERS:
-        if marker in raw or marker in compact:
+    for marker in _B64_KEY_MARKERS:  # a marker (no white space) in ``raw`` is in ``compact`` too
+        if marker in compact:
             return "base64-encoded private key"
     for run in _BASE64_RUN.finditer(raw):
+        if run.group(0)[:1] != _DER_SEQUENCE_B64:
+            continue  # its first byte is not a SEQUENCE (0x30): no DER key starts there
         kind = der_private_key_kind(_b64_prefix(run.group(0)))
         if kind is not None:
             return f"base64-encoded {kind}"

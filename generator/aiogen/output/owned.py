@@ -29,6 +29,10 @@ OWNED_HEADER = ("# Files aiogen wrote here, with the SHA-256 of the bytes it wro
 MAX_OWNED_BYTES = 8 * 1024 * 1024  # the ownership list; ~80,000 entries
 MAX_PATH_PART = 255  # bytes in one file or directory name (NAME_MAX)
 _LINE = re.compile(r"([0-9a-f]{64})  (.+)")
+# Parts of letters, digits, '.', '_' and '-' that start with a letter or digit (so never '', '.', '..',
+# nor `.aiogen-owned`), at most MAX_PATH_PART bytes each.
+_PART = rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_PATH_PART - 1}}}"
+_PLAIN_PATH = re.compile(rf"{_PART}(?:/{_PART})*")
 
 __all__ = ["MAX_OWNED_BYTES", "OWNED_HEADER", "OWNED_MARKER", "TEMPORARY_SUFFIX", "Owned", "digest", "merge",
            "owned_list_text", "owns", "parse_owned", "path_problem", "read_owned", "read_owned_at", "read_owned_text"]
@@ -45,6 +49,8 @@ def path_problem(path: str) -> str | None:
     newline would corrupt the ownership list), every part a legal file name; and never the
     ownership list or a temporary file of aiogen's own.
     """
+    if _PLAIN_PATH.fullmatch(path) and not path.endswith(TEMPORARY_SUFFIX):
+        return None  # every rendered path: none of the checks below can fail (one match instead of seven)
     if not path:
         return "it is empty"
     if not path.isprintable():

@@ -53,6 +53,7 @@ class StagedTree:
     def __init__(self, root: int, out_dir: Path, owned: Owned, *, keys_checked: bool) -> None:
         self.root, self.out_dir, self.owned, self.keys_checked = root, out_dir, owned, keys_checked
         self.token = fs.temporary_token()
+        self._chmod = not fs.umask_keeps(FILE_MODE, fs.DIRECTORY_MODE)  # exact modes cost a call per file otherwise
         self.created = fs.Created()
         self.conflicts: list[str] = []
         self.staged = 0  # files with a temporary
@@ -94,7 +95,10 @@ class StagedTree:
 
     def _compare(self, path: str, data: bytes, directories: fs.Directories) -> bytes | None:
         """_UNCHANGED, _CHANGED, or None for a conflict (recorded)."""
-        blocked = directories.blocked(path.split("/")[:-1])
+        folders = path.split("/")[:-1]
+        if directories.missing(folders):
+            return _CHANGED  # in a directory that is not there (a new cluster): nothing to compare
+        blocked = directories.blocked(folders)
         if blocked is not None:
             self.conflicts.append(f"{blocked} (a symbolic link or not a directory)")
             return None
@@ -115,8 +119,8 @@ class StagedTree:
     def _stage(self, path: str, data: bytes, directories: fs.Directories) -> None:
         *parts, name = path.split("/")
         try:
-            directory = directories.make(parts, self.created)
-            fs.write_new(directory, fs.temporary_name(name, self.token), data, FILE_MODE)
+            directory = directories.make(parts, self.created, chmod=self._chmod)
+            fs.write_new(directory, fs.temporary_name(name, self.token), data, FILE_MODE, chmod=self._chmod)
         except OSError as error:
             raise AiogenError.single(
                 f"cannot write {self.out_dir / path}: {error.strerror or error}; no file in {self.out_dir} was changed",
