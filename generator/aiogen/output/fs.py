@@ -23,7 +23,7 @@ import secrets
 import signal
 import stat
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -245,17 +245,20 @@ def _read_up_to(fd: int, size: int, most: int | None) -> bytes:
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def write_new(directory: int, name: str, data: bytes, mode: int, *, sync: bool = False, chmod: bool = True) -> None:
-    """Create ``name`` (never through a link, never over an existing name) holding ``data``, mode
-    exact (``chmod=False``: the caller knows the umask leaves ``mode`` whole, `umask_keeps`)."""
+def write_new(directory: int, name: str, data: bytes | Iterable[bytes], mode: int, *, sync: bool = False,
+              chmod: bool = True) -> None:
+    """Create ``name`` (never through a link, never over an existing name) holding ``data`` (or its
+    chunks, written as they come), mode exact (``chmod=False``: the caller knows the umask leaves
+    ``mode`` whole, `umask_keeps`)."""
     fd = os.open(name, NEW_FILE_FLAGS, mode, dir_fd=directory)
     try:
         try:
             if chmod:
                 os.fchmod(fd, mode)  # whatever the umask
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
             if sync:
                 os.fsync(fd)
         finally:
@@ -280,14 +283,15 @@ def umask_keeps(*modes: int) -> bool:
     return False
 
 
-def stage(directory: int, name: str, data: bytes, mode: int, *, sync: bool = False) -> str:
+def stage(directory: int, name: str, data: bytes | Iterable[bytes], mode: int, *, sync: bool = False) -> str:
     """Write ``data`` to a fresh temporary sibling of ``name``; returns the temporary's name."""
     temporary = temporary_name(name)
     write_new(directory, temporary, data, mode, sync=sync)
     return temporary
 
 
-def replace(directory: int, name: str, data: bytes, mode: int, *, owner: tuple[int, int] | None = None) -> None:
+def replace(directory: int, name: str, data: bytes | Iterable[bytes], mode: int, *,
+            owner: tuple[int, int] | None = None) -> None:
     """Replace ``name`` in ``directory`` atomically (temporary sibling + rename); a link there is
     replaced, never followed. ``owner`` (uid, gid) is kept when this process may set it."""
     temporary = stage(directory, name, data, mode)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from aiogen.model.problems import AiogenError
@@ -35,7 +35,8 @@ _PART = rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{MAX_PATH_PART - 1}}}"
 _PLAIN_PATH = re.compile(rf"{_PART}(?:/{_PART})*")
 
 __all__ = ["MAX_OWNED_BYTES", "OWNED_HEADER", "OWNED_MARKER", "TEMPORARY_SUFFIX", "Owned", "digest", "merge",
-           "owned_list_text", "owns", "parse_owned", "path_problem", "read_owned", "read_owned_at", "read_owned_text"]
+           "owned_list_chunks", "owned_list_text", "owns", "parse_owned", "path_problem", "read_owned", "read_owned_at",
+           "read_owned_text"]
 
 
 def digest(data: bytes) -> str:
@@ -143,6 +144,39 @@ def read_owned_text(root: int, out_dir: Path) -> str | None:
 def owned_list_text(entries: Mapping[str, Iterable[str]]) -> str:
     """The ownership list as `write_tree` writes it (path → digests)."""
     return OWNED_HEADER + "".join(f"{d}  {p}\n" for p in sorted(entries) for d in sorted(entries[p]))
+
+
+def owned_list_chunks(rendered: Iterable[tuple[str, str]], owned: Mapping[str, frozenset[str]], *, widen: bool,
+                      keep: Callable[[str], bool]) -> Iterator[bytes]:
+    """The ownership list, encoded a chunk at a time, never held whole (200,000 files: ~24 MB of text).
+
+    ``rendered``: (path, digest) of every file written, sorted by path. A rendered path keeps its
+    digests in ``owned`` too when ``widen``; a path only in ``owned`` is listed when ``keep(path)``.
+    The bytes are `owned_list_text` of the same entries."""
+    lines: list[str] = [OWNED_HEADER]
+    size = 0
+    others = iter(sorted(owned))
+    other = next(others, None)
+    for path, new in rendered:
+        while other is not None and other < path:
+            if keep(other):
+                lines.extend(f"{d}  {other}\n" for d in sorted(owned[other]))
+            other = next(others, None)
+        digests = {new}
+        if other == path:
+            if widen:
+                digests |= owned[path]
+            other = next(others, None)
+        lines.extend(f"{d}  {path}\n" for d in sorted(digests))
+        size += 1
+        if size >= 4096:
+            yield "".join(lines).encode("utf-8")
+            lines, size = [], 0
+    while other is not None:
+        if keep(other):
+            lines.extend(f"{d}  {other}\n" for d in sorted(owned[other]))
+        other = next(others, None)
+    yield "".join(lines).encode("utf-8")
 
 
 def merge(*lists: Mapping[str, frozenset[str]]) -> Owned:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +60,7 @@ class StagedTree:
         self._groups: list[_Group] = []
         self._tops: set[str] = set()
         self._names: dict[str, str] = {}  # one string per relative name: clusters share their layout
+        self._by_top: dict[str, frozenset[str]] | None = None
 
     def add(self, top: str, files: Mapping[str, str]) -> None:
         """Check, compare and stage ``files`` (path relative to the output directory → text), all under ``top``."""
@@ -150,13 +151,28 @@ class StagedTree:
                     yield path
 
     def digests(self) -> Iterator[tuple[str, str]]:
-        """(path, hex SHA-256 of its new bytes) of every file rendered."""
-        for group in self._groups:
-            for index, path in enumerate(group.paths()):
-                yield path, group.digests[index * _DIGEST:(index + 1) * _DIGEST].hex()
+        """(path, hex SHA-256 of its new bytes) of every file rendered, sorted by path (`.aiogen-owned`'s order)."""
+        if any("" in group.names for group in self._groups):  # a file at the top: sort the paths themselves
+            yield from sorted(self._digests(self._groups))
+            return
+        # "top/" orders the groups as their paths sort: "a-b/x" < "a/x", since "-" < "/"
+        yield from self._digests(sorted(self._groups, key=lambda group: f"{group.top}/"), by_name=True)
 
-    def tops(self) -> set[str]:
-        return self._tops
+    @staticmethod
+    def _digests(groups: Iterable[_Group], *, by_name: bool = False) -> Iterator[tuple[str, str]]:
+        for group in groups:
+            names = group.names
+            order = sorted(range(len(names)), key=names.__getitem__) if by_name else range(len(names))
+            for index in order:
+                yield f"{group.top}/{names[index]}" if names[index] else group.top, \
+                    group.digests[index * _DIGEST:(index + 1) * _DIGEST].hex()
+
+    def renders(self, path: str) -> bool:
+        """Is ``path`` one of the files rendered?"""
+        if self._by_top is None:
+            self._by_top = {group.top: frozenset(group.names) for group in self._groups}
+        top, _, name = path.partition("/")
+        return name in self._by_top.get(top, ())
 
     def discard(self) -> None:
         """Remove every temporary still on disk and the directories this render created (if empty)."""

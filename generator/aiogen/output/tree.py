@@ -20,9 +20,10 @@ file left behind).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,8 +34,7 @@ from aiogen.output.keyscan import assert_no_private_key
 from aiogen.output.owned import (
     OWNED_MARKER,
     Owned,
-    merge,
-    owned_list_text,
+    owned_list_chunks,
     owns,
     parse_owned,
     path_problem,
@@ -156,33 +156,29 @@ def _write_locked(groups: Iterable[tuple[str, Mapping[str, str]]], out_dir: Path
     leftovers = fs.remove_temporaries(root, recursive=True)  # a killed render's; we hold the lock
     owned_text = read_owned_text(root, out_dir)
     owned = parse_owned(owned_text) if owned_text is not None else {}
+    on_disk = hashlib.sha256(owned_text.encode("utf-8")).digest() if owned_text is not None else None
+    del owned_text  # compared by digest from here on
     tree = StagedTree(root, out_dir, owned, keys_checked=True)
+    tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
+
+    def kept(path: str) -> bool:  # an owned file not rendered stays listed only outside the clusters rendered
+        return tops is not None and path.split("/", 1)[0] not in tops
+
     try:
         for top, files in groups:
             tree.add(top, files)
         tree.raise_conflicts()  # before anything is renamed: a conflict anywhere changes no file
-        after, remove = _owned_after(tree, owned, scope)
-        widened = owned_list_text(merge(owned, after) if owned else after)
-        _write_owned(root, out_dir, widened, owned_text)  # widen first
+        remove = sorted(p for p in owned if not tree.renders(p) and not kept(p)
+                        and is_layout_path(p))  # a path aiogen never renders is never its own: not even read
+        widened = _write_owned(root, out_dir, lambda: owned_list_chunks(tree.digests(), owned, widen=True,
+                                                                        keep=lambda _: True), on_disk)  # widen first
         _rename_staged(tree, root, out_dir)
     except BaseException:
         tree.discard()
         raise
     removed = _remove_stale(root, remove, owned)
-    _write_owned(root, out_dir, owned_list_text(after), widened)
+    _write_owned(root, out_dir, lambda: owned_list_chunks(tree.digests(), owned, widen=False, keep=kept), widened)
     return WriteResult(tuple(tree.changed()), tuple(tree.unchanged()), tuple(removed), tuple(leftovers))
-
-
-def _owned_after(tree: StagedTree, owned: Owned, scope: Iterable[str] | None) -> tuple[Owned, list[str]]:
-    """The ownership list once written (every rendered file, and the owned files of clusters out of
-    ``scope``), and the stale candidates: removed only if their bytes are still what aiogen wrote."""
-    after: Owned = {path: frozenset((hexdigest,)) for path, hexdigest in tree.digests()}
-    tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
-    remove = sorted(p for p in owned if p not in after and (tops is None or p.split("/", 1)[0] in tops)
-                    and is_layout_path(p))  # a path aiogen never renders is never its own: not even read
-    if tops is not None:
-        after.update({p: d for p, d in owned.items() if p not in after and p.split("/", 1)[0] not in tops})
-    return after, remove
 
 
 def _rename_staged(tree: StagedTree, root: int, out_dir: Path) -> None:
@@ -281,11 +277,16 @@ def _prune_empty(root: int, folders: Sequence[str]) -> None:
             os.close(parent)
 
 
-def _write_owned(root: int, out_dir: Path, text: str, current: str | None) -> None:
-    """Replace the ownership list by ``text``, unless it already says exactly that."""
-    if text == current:
-        return  # a no-op render writes nothing, so it succeeds on a read-only tree
+def _write_owned(root: int, out_dir: Path, chunks: Callable[[], Iterator[bytes]], current: bytes | None) -> bytes:
+    """Replace the ownership list by the bytes ``chunks()`` gives (streamed, never held whole), unless
+    they are the bytes on disk (``current``: their SHA-256). Returns the SHA-256 of the new bytes."""
+    new = hashlib.sha256()
+    for chunk in chunks():
+        new.update(chunk)
+    if new.digest() == current:
+        return current  # a no-op render writes nothing, so it succeeds on a read-only tree
     try:
-        fs.replace(root, OWNED_MARKER, text.encode("utf-8"), FILE_MODE)
+        fs.replace(root, OWNED_MARKER, chunks(), FILE_MODE)
     except OSError as error:
         raise AiogenError.single(f"cannot write {out_dir / OWNED_MARKER}: {error.strerror}") from None
+    return new.digest()
