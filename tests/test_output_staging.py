@@ -131,3 +131,17 @@ def test_a_cluster_rendered_twice_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AiogenError, match="plant-berlin is rendered twice"):
         tree_writer.write_rendered([clusters[0], clusters[1], clusters[0]], tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_large_ownership_list_is_read_back(tmp_path: Path) -> None:
+    """10,000 clusters write a 25 MB `.aiogen-owned`; the next render must be able to read it (it
+    was refused above 8 MiB, so a large fleet rendered once could never be rendered again)."""
+    out = tmp_path / "out"
+    tree_writer.write_tree({"c/a.yaml": "a\n"}, out)
+    marker = out / ".aiogen-owned"
+    lines = "".join(f"{index:064x}  c{index}/prerequisites/kustomization.yaml\n" for index in range(100_000))
+    marker.write_text(marker.read_text() + lines)
+    assert marker.stat().st_size > 9 * 1024 * 1024
+    result = tree_writer.write_tree({"c/a.yaml": "a\n"}, out)
+    assert result.unchanged == ("c/a.yaml",) and result.removed == ()  # the listed files are not there
+    assert "c7/" not in marker.read_text()

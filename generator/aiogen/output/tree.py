@@ -177,7 +177,8 @@ def _write_locked(groups: Iterable[tuple[str, Mapping[str, str]]], out_dir: Path
         tree.discard()
         raise
     removed = _remove_stale(root, remove, owned)
-    _write_owned(root, out_dir, lambda: owned_list_chunks(tree.digests(), owned, widen=False, keep=kept), widened)
+    if owned:  # nothing was listed before: the widened list is the list
+        _write_owned(root, out_dir, lambda: owned_list_chunks(tree.digests(), owned, widen=False, keep=kept), widened)
     return WriteResult(tuple(tree.changed()), tuple(tree.unchanged()), tuple(removed), tuple(leftovers))
 
 
@@ -281,12 +282,20 @@ def _write_owned(root: int, out_dir: Path, chunks: Callable[[], Iterator[bytes]]
     """Replace the ownership list by the bytes ``chunks()`` gives (streamed, never held whole), unless
     they are the bytes on disk (``current``: their SHA-256). Returns the SHA-256 of the new bytes."""
     new = hashlib.sha256()
-    for chunk in chunks():
-        new.update(chunk)
-    if new.digest() == current:
-        return current  # a no-op render writes nothing, so it succeeds on a read-only tree
+    if current is not None:
+        for chunk in chunks():
+            new.update(chunk)
+        if new.digest() == current:
+            return current  # a no-op render writes nothing, so it succeeds on a read-only tree
+        new = hashlib.sha256()
+
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks():
+            new.update(chunk)
+            yield chunk
+
     try:
-        fs.replace(root, OWNED_MARKER, chunks(), FILE_MODE)
+        fs.replace(root, OWNED_MARKER, hashed(), FILE_MODE)
     except OSError as error:
         raise AiogenError.single(f"cannot write {out_dir / OWNED_MARKER}: {error.strerror}") from None
     return new.digest()
