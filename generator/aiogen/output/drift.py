@@ -138,7 +138,7 @@ def _compare(files: Mapping[str, str], out_dir: Path, directories: fs.Directorie
     stale = _stale(files, owned, directories, tops, hunks)
     expected_owned = {p: d for p, d in owned.items() if p not in files and tops is not None
                       and p.split("/", 1)[0] not in tops}
-    expected_owned.update({p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()})
+    expected_owned.update({p: (digest(t.encode("utf-8")),) for p, t in files.items()})
     expected_marker = owned_list_text(expected_owned)
     outdated = marker != expected_marker
     leftovers = tuple(fs.find_temporaries(root, recursive=True)) if root is not None else ()

@@ -23,7 +23,7 @@ import secrets
 import signal
 import stat
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -43,9 +43,14 @@ class NotRegularFile(Exception):
     """Something other than a regular file (a link, a directory, a FIFO) stands at a path."""
 
 
-def temporary_name(name: str) -> str:
-    """A fresh temporary sibling name for ``name``."""
-    return f".{name[:200]}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
+def temporary_name(name: str, token: str | None = None) -> str:
+    """A fresh temporary sibling name for ``name``. ``token`` (8 hex digits, `temporary_token`) names
+    every temporary of one run: unique beside each name, since a run stages one file per name."""
+    return f".{name[:200]}.{token or temporary_token()}{TEMPORARY_SUFFIX}"
+
+
+def temporary_token() -> str:
+    return secrets.token_hex(4)
 
 
 def is_temporary_name(name: str) -> bool:
@@ -107,13 +112,43 @@ class Directories:
         self.root = root
         self._open: dict[tuple[str, ...], int] = {(): root}
         self._missing: set[tuple[str, ...]] = set()  # looked for once: a new tree is not searched per file
+        self._made: set[tuple[str, ...]] = set()  # created by `make`
+
+    def make(self, parts: Sequence[str], created: Created, *, chmod: bool = True) -> int:
+        """The descriptor of root/parts, creating what is missing (0755, recorded in ``created``) like
+        `open_directory(..., create=True)`; a directory already found missing is not looked for again."""
+        key = tuple(parts)
+        found = self._open.get(key)
+        if found is not None:
+            return found
+        parent = self.make(key[:-1], created, chmod=chmod)
+        if key not in self._missing and key[:-1] not in self._made:  # a new directory is empty
+            with contextlib.suppress(FileNotFoundError):
+                found = os.open(key[-1], DIR_FLAGS, dir_fd=parent)
+        made = False
+        if found is None:
+            try:
+                os.mkdir(key[-1], DIRECTORY_MODE, dir_fd=parent)
+                created.folders.append(key)
+                made = True
+            except FileExistsError:  # made meanwhile: opened below, never through a link
+                pass
+            found = os.open(key[-1], DIR_FLAGS, dir_fd=parent)
+            self._missing.discard(key)
+        self._open[key] = found
+        if made:
+            self._made.add(key)
+            if chmod:
+                os.fchmod(found, DIRECTORY_MODE)  # whatever the umask, like the files inside
+        return found
 
     def get(self, parts: Sequence[str]) -> int:
         """The descriptor of root/parts; raises OSError (ELOOP/ENOTDIR/ENOENT) like `open_directory`."""
         key = tuple(parts)
         found = self._open.get(key)
         if found is None:
-            if key in self._missing:
+            if key in self._missing or key[:-1] in self._made:  # a directory `make` created is empty
+                self._missing.add(key)
                 raise FileNotFoundError(2, "No such file or directory", key[-1])
             parent = self.get(key[:-1])
             try:
@@ -123,6 +158,18 @@ class Directories:
                 raise
             self._open[key] = found
         return found
+
+    def missing(self, parts: Sequence[str]) -> bool:
+        """Is root/parts known to be missing (a directory of it was looked for and not found, or it
+        lies in a directory `make` created)? Then no file below it exists: nothing to look for."""
+        key = tuple(parts)
+        while key:
+            if key in self._made or key in self._missing:
+                return True
+            if key in self._open:
+                return False
+            key = key[:-1]
+        return False
 
     def blocked(self, parts: Sequence[str]) -> str | None:
         """The first of ``parts`` that is a link or not a directory (None: all are, or one is missing)."""
@@ -141,6 +188,7 @@ class Directories:
                 os.close(fd)
         self._open = {(): self.root}
         self._missing.clear()
+        self._made.clear()
 
 
 def read_file(root: int, path: str, *, limit: int | None = None, at_most: int | None = None,
@@ -176,36 +224,74 @@ def read_file(root: int, path: str, *, limit: int | None = None, at_most: int | 
         if limit is not None and info.st_size > limit:
             raise NotRegularFile(path)
         most = min(m for m in (limit, at_most) if m is not None) if (limit, at_most) != (None, None) else None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read() if most is None else handle.read(most + 1)
+        return _read_up_to(fd, info.st_size, None if most is None else most + 1)
     finally:
         os.close(fd)
 
 
-def write_new(directory: int, name: str, data: bytes, mode: int, *, sync: bool = False) -> None:
-    """Create ``name`` (never through a link, never over an existing name) holding ``data``, mode exact."""
+def _read_up_to(fd: int, size: int, most: int | None) -> bytes:
+    """The bytes of ``fd`` up to end of file, or its first ``most`` (a file may grow while read)."""
+    chunks: list[bytes] = []
+    left = most
+    want = size + 1 if most is None else min(size + 1, most)  # one more than its size: end of file in one call
+    while left is None or left > 0:
+        chunk = os.read(fd, max(want, 1) if left is None else min(max(want, 1), left))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        if left is not None:
+            left -= len(chunk)
+        want = 1 << 16
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def write_new(directory: int, name: str, data: bytes | Iterable[bytes], mode: int, *, sync: bool = False,
+              chmod: bool = True) -> None:
+    """Create ``name`` (never through a link, never over an existing name) holding ``data`` (or its
+    chunks, written as they come), mode exact (``chmod=False``: the caller knows the umask leaves
+    ``mode`` whole, `umask_keeps`)."""
     fd = os.open(name, NEW_FILE_FLAGS, mode, dir_fd=directory)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)  # whatever the umask
-            handle.write(data)
+        try:
+            if chmod:
+                os.fchmod(fd, mode)  # whatever the umask
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
             if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(name, dir_fd=directory)
         raise
 
 
-def stage(directory: int, name: str, data: bytes, mode: int, *, sync: bool = False) -> str:
+def umask_keeps(*modes: int) -> bool:
+    """Does this process's umask leave every one of ``modes`` whole? Read from /proc (Linux), never by
+    setting the umask (another thread could create a file meanwhile); False when it cannot be read."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    umask = int(line.split()[1], 8)
+                    return all(mode & umask == 0 for mode in modes)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def stage(directory: int, name: str, data: bytes | Iterable[bytes], mode: int, *, sync: bool = False) -> str:
     """Write ``data`` to a fresh temporary sibling of ``name``; returns the temporary's name."""
     temporary = temporary_name(name)
     write_new(directory, temporary, data, mode, sync=sync)
     return temporary
 
 
-def replace(directory: int, name: str, data: bytes, mode: int, *, owner: tuple[int, int] | None = None) -> None:
+def replace(directory: int, name: str, data: bytes | Iterable[bytes], mode: int, *,
+            owner: tuple[int, int] | None = None) -> None:
     """Replace ``name`` in ``directory`` atomically (temporary sibling + rename); a link there is
     replaced, never followed. ``owner`` (uid, gid) is kept when this process may set it."""
     temporary = stage(directory, name, data, mode)
@@ -218,6 +304,11 @@ def replace(directory: int, name: str, data: bytes, mode: int, *, owner: tuple[i
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=directory)
         raise
+
+
+def unlink(directory: int, name: str) -> None:
+    """Remove the file ``name`` in ``directory`` (a link there is removed, never followed)."""
+    os.unlink(name, dir_fd=directory)
 
 
 def lstat_at(directory: int, name: str) -> os.stat_result | None:

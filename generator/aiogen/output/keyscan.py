@@ -26,7 +26,10 @@ from aiogen.model.problems import AiogenError
 
 _PEM_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----")
 # A base64 run long enough to hold the start of a DER key (a P-256 PKCS#8 key is 138 characters).
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{64,}")
+# Matched from the character before it (the text is searched with a newline in front): a search
+# then starts only after a character outside the alphabet, never again from every character inside
+# a shorter word (quadratic in its length), and finds the same runs.
+_BASE64_RUN = re.compile(rb"[^A-Za-z0-9+/_-]([A-Za-z0-9+/_-]{64,})")
 
 # Version INTEGER (02 01 vv) and the tag that follows it, right inside the outer SEQUENCE.
 _DER_VERSION_PREFIXES = {
@@ -51,6 +54,8 @@ def _base64_markers(needle: bytes, alphabet: bytes | None = None) -> tuple[bytes
 
 
 _B64_KEY_MARKERS = _base64_markers(b"PRIVATE KEY-----") + _base64_markers(b"PRIVATE KEY-----", b"-_")
+# The first base64 character of anything whose first byte is 0x30 (a DER SEQUENCE), in either alphabet.
+_DER_SEQUENCE_B64 = base64.b64encode(b"\x30")[:1]
 
 
 def der_private_key_kind(der: bytes) -> str | None:
@@ -83,11 +88,13 @@ def find_private_key(data: str | bytes) -> str | None:
     if kind is not None:
         return f"DER-encoded {kind}"
     compact = raw.translate(None, b" \t\r\n")  # same bytes as a regex substitution, ~100x faster
-    for marker in _B64_KEY_MARKERS:
-        if marker in raw or marker in compact:
+    for marker in _B64_KEY_MARKERS:  # a marker (no white space) in ``raw`` is in ``compact`` too
+        if marker in compact:
             return "base64-encoded private key"
-    for run in _BASE64_RUN.finditer(raw):
-        kind = der_private_key_kind(_b64_prefix(run.group(0)))
+    for run in _BASE64_RUN.finditer(b"\n" + raw):
+        if run.group(1)[:1] != _DER_SEQUENCE_B64:
+            continue  # its first byte is not a SEQUENCE (0x30): no DER key starts there
+        kind = der_private_key_kind(_b64_prefix(run.group(1)))
         if kind is not None:
             return f"base64-encoded {kind}"
     return None

@@ -7,20 +7,26 @@ removed. `.aiogen-owned` records the digest of every file aiogen wrote: a file i
 is aiogen's (removed, shown as stale) only while its bytes still match; a path aiogen renders and
 has written before is re-rendered even when edited by hand, as `render` always did. Each file is
 replaced atomically (a temporary sibling, then rename), so a file on disk is always either its old
-or its new version. The ownership list is widened (old and new digests) before the first rename
-and narrowed after the last removal, so an interruption anywhere leaves a tree the next render can
-finish; the next render also removes the temporaries a killed one left. Renders into one directory
-are serialised by a lock on the directory itself (no lock file left behind).
+or its new version. The tree is compared with the disk and staged cluster by cluster as it is
+rendered (`aiogen.output.staging`: only paths and digests are kept, not the text), and nothing is
+renamed until every cluster is staged and no conflict was found; a conflict, a key or a failure
+before that removes every temporary and new directory. The ownership list is widened (old and new
+digests) before the first rename and narrowed after the last removal, so an interruption anywhere
+leaves a tree the next render can finish; the next render also removes the temporaries a killed
+one left. Renders into one directory are serialised by a lock on the directory itself (no lock
+file left behind).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiogen.model.problems import AiogenError
 from aiogen.output import fs
@@ -28,18 +34,19 @@ from aiogen.output.keyscan import assert_no_private_key
 from aiogen.output.owned import (
     OWNED_MARKER,
     Owned,
-    digest,
-    merge,
-    owned_list_text,
+    owned_list_chunks,
     owns,
     parse_owned,
     path_problem,
     read_owned_text,
 )
 from aiogen.output.provenance import MAX_RENDERED_FILE, is_layout_path
+from aiogen.output.staging import FILE_MODE, StagedTree
+
+if TYPE_CHECKING:
+    from aiogen.render import RenderedCluster
 
 LOCK_TIMEOUT = 60.0  # seconds to wait for another render into the same directory
-_FILE_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -61,18 +68,6 @@ class WriteResult:
         return per
 
 
-@dataclass(frozen=True)
-class WritePlan:
-    """What writing a tree will do, decided before anything is touched."""
-
-    write: tuple[str, ...]
-    unchanged: tuple[str, ...]
-    remove: tuple[str, ...]  # candidates: removed only if their bytes are still what aiogen wrote
-    owned_before: Owned
-    owned_after: Owned
-    owned_text: str | None  # the list as it is on disk
-
-
 def _check_paths(files: Mapping[str, str], out_dir: Path, *, keys_checked: bool) -> None:
     for path, text in files.items():
         problem = path_problem(path)
@@ -82,64 +77,43 @@ def _check_paths(files: Mapping[str, str], out_dir: Path, *, keys_checked: bool)
             assert_no_private_key(path, text)
 
 
-def plan_write(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterable[str] | None = None) -> WritePlan:
-    """What writing ``files`` into ``out_dir`` (open as ``root``) would do. Raises `AiogenError` on any conflict.
+def write_tree(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None, *,
+               keys_checked: bool = False) -> WriteResult:
+    """Write ``files`` (relative path → text) into ``out_dir``; see the rules above.
 
     ``scope`` limits stale-file removal to these top-level directories (the clusters rendered with
     --cluster); None means the whole spec was rendered, so the files of a cluster removed from the
-    spec are stale too. The paths were checked by `write_tree` (`_check_paths`) before anything was created.
-    """
-    owned_text = read_owned_text(root, out_dir)
-    owned = parse_owned(owned_text) if owned_text is not None else {}
-    conflicts: list[str] = []
-    write: list[str] = []
-    unchanged: list[str] = []
-    directories = fs.Directories(root)
-    top: str | None = None
-    try:
-        for path, text in files.items():
-            if path.split("/", 1)[0] != top:  # paths come cluster by cluster: hold one cluster's descriptors
-                directories.close()  # (a tree of 1,000 clusters would need ~3,000 at once: EMFILE at ulimit 1024)
-                top = path.split("/", 1)[0]
-            _classify(path, text.encode("utf-8"), out_dir, directories, owned, (unchanged, write, conflicts))
-    finally:
-        directories.close()
-    if conflicts:
-        unique = sorted(set(conflicts))
-        listing = ", ".join(unique[:10]) + (f" and {len(unique) - 10} more" if len(unique) > 10 else "")
+    spec are stale too. ``keys_checked``: every text already passed `assert_no_private_key` under
+    the same path (`aiogen.output.layout` does), so it is not scanned a second time. Every path is
+    checked before anything is created."""
+    _need_dir_fd()
+    _check_paths(files, out_dir, keys_checked=keys_checked)
+    groups: dict[str, dict[str, str]] = {}
+    for path, text in files.items():
+        groups.setdefault(path.split("/", 1)[0], {})[path] = text
+    return _write(groups.items(), out_dir, scope)
+
+
+def write_rendered(rendered: Iterable[RenderedCluster], out_dir: Path,
+                   scope: Iterable[str] | None = None) -> WriteResult:
+    """Write each cluster's files (`aiogen.output.layout.cluster_files`, which scans them for keys)
+    into ``out_dir/<cluster>/`` as ``rendered`` yields it, so only one cluster's text is held at a
+    time: the same rules and result as `write_tree` of the whole tree. A cluster that fails to
+    render, or a conflict anywhere, leaves ``out_dir`` as it was (`StagedTree.discard`)."""
+    from aiogen.output.layout import cluster_files
+
+    _need_dir_fd()
+    groups = ((cluster.name, {f"{cluster.name}/{path}": text for path, text in cluster_files(cluster).items()})
+              for cluster in rendered)
+    return _write(groups, out_dir, scope)
+
+
+def _need_dir_fd() -> None:
+    if not fs.HAVE_DIR_FD:
         raise AiogenError.single(
-            f"{out_dir} holds files aiogen did not write where it would write: {listing}",
-            hint="aiogen never overwrites or follows them; move them away or render into another directory",
+            "writing a tree needs directory descriptors (openat), which this system lacks",
+            hint="render with -o - and redirect it, or run aiogen on Linux, macOS or WSL",
         )
-    tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
-    remove = sorted(p for p in owned if p not in files and (tops is None or p.split("/", 1)[0] in tops)
-                    and is_layout_path(p))  # a path aiogen never renders is never its own: not even read
-    rendered = {p: frozenset({digest(t.encode("utf-8"))}) for p, t in files.items()}
-    kept = {p: d for p, d in owned.items() if p not in files and tops is not None and p.split("/", 1)[0] not in tops}
-    return WritePlan(tuple(write), tuple(unchanged), tuple(remove), owned, {**kept, **rendered}, owned_text)
-
-
-def _classify(path: str, data: bytes, out_dir: Path, directories: fs.Directories, owned: Owned,
-              into: tuple[list[str], list[str], list[str]]) -> None:
-    """Append ``path`` to (unchanged, write, conflicts)."""
-    unchanged, write, conflicts = into
-    blocked = directories.blocked(path.split("/")[:-1])
-    if blocked is not None:
-        conflicts.append(f"{blocked} (a symbolic link or not a directory)")
-        return
-    try:
-        current = fs.read_file(directories.root, path, at_most=len(data), directories=directories)
-    except fs.NotRegularFile:
-        conflicts.append(f"{path} (not a regular file)")
-        return
-    except OSError as error:
-        raise AiogenError.single(f"cannot read {out_dir / path}: {error.strerror}") from None
-    if current == data:
-        unchanged.append(path)  # byte-identical: aiogen's (adopted if it was not listed)
-    elif current is None or path in owned:  # aiogen renders this path and wrote it before
-        write.append(path)
-    else:
-        conflicts.append(path)
 
 
 def _create_out_dir(out_dir: Path) -> list[Path]:
@@ -163,22 +137,13 @@ def _create_out_dir(out_dir: Path) -> list[Path]:
     return missing
 
 
-def write_tree(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | None = None, *,
-               keys_checked: bool = False) -> WriteResult:
-    """Write ``files`` (relative path → text) into ``out_dir``; see the rules above.
-
-    ``keys_checked``: every text already passed `assert_no_private_key` under the same path
-    (`aiogen.output.layout.tree` does), so it is not scanned a second time."""
-    if not fs.HAVE_DIR_FD:
-        raise AiogenError.single(
-            "writing a tree needs directory descriptors (openat), which this system lacks",
-            hint="render with -o - and redirect it, or run aiogen on Linux, macOS or WSL",
-        )
-    _check_paths(files, out_dir, keys_checked=keys_checked)
+def _write(groups: Iterable[tuple[str, Mapping[str, str]]], out_dir: Path, scope: Iterable[str] | None
+           ) -> WriteResult:
+    """Every group's paths were checked for keys (by the caller) and are checked again as staged."""
     made = _create_out_dir(out_dir)
     try:
         with fs.signals_unwind(), _locked_directory(out_dir) as root:
-            return _write_locked(files, out_dir, root, scope)
+            return _write_locked(groups, out_dir, root, scope)
     except BaseException:
         for directory in made:  # only directories this render created, only if still empty
             with contextlib.suppress(OSError):
@@ -186,80 +151,58 @@ def write_tree(files: Mapping[str, str], out_dir: Path, scope: Iterable[str] | N
         raise
 
 
-def _write_locked(files: Mapping[str, str], out_dir: Path, root: int, scope: Iterable[str] | None) -> WriteResult:
+def _write_locked(groups: Iterable[tuple[str, Mapping[str, str]]], out_dir: Path, root: int,
+                  scope: Iterable[str] | None) -> WriteResult:
     leftovers = fs.remove_temporaries(root, recursive=True)  # a killed render's; we hold the lock
-    plan = plan_write(files, out_dir, root, scope)
-    created = fs.Created()
-    staged: dict[str, str] = {}
+    owned_text = read_owned_text(root, out_dir)
+    owned = parse_owned(owned_text) if owned_text is not None else {}
+    on_disk = hashlib.sha256(owned_text.encode("utf-8")).digest() if owned_text is not None else None
+    del owned_text  # compared by digest from here on
+    tree = StagedTree(root, out_dir, owned, keys_checked=True)
+    tops = set(scope) if scope is not None else None  # None: the whole spec, so every owned file is in scope
+
+    def kept(path: str) -> bool:  # an owned file not rendered stays listed only outside the clusters rendered
+        return tops is not None and path.split("/", 1)[0] not in tops
+
     try:
-        staged = _stage(files, plan.write, root, out_dir, created)
-        widened = owned_list_text(merge(plan.owned_before, plan.owned_after))
-        _write_owned(root, out_dir, widened, plan.owned_text)  # widen first
-        folders = _Folders(root)
-        try:
-            for done, path in enumerate(plan.write):
-                try:
-                    _replace(folders, path, staged[path])
-                    del staged[path]
-                except OSError as error:
-                    raise AiogenError.single(
-                        f"cannot write {out_dir / path}: {error.strerror}; {done} of {len(plan.write)} changed "
-                        "files were replaced, the others keep their previous content",
-                        hint="fix the cause and render again: every file is either its old or its new version",
-                    ) from None
-        finally:
-            folders.close()
+        for top, files in groups:
+            tree.add(top, files)
+        tree.raise_conflicts()  # before anything is renamed: a conflict anywhere changes no file
+        remove = sorted(p for p in owned if not tree.renders(p) and not kept(p)
+                        and is_layout_path(p))  # a path aiogen never renders is never its own: not even read
+        widened = _write_owned(root, out_dir, lambda: owned_list_chunks(tree.digests(), owned, widen=True,
+                                                                        keep=lambda _: True), on_disk)  # widen first
+        _rename_staged(tree, root, out_dir)
     except BaseException:
-        _discard(root, staged)
-        fs.remove_created(root, created)
+        tree.discard()
         raise
-    removed = _remove_stale(root, plan.remove, plan.owned_before)
-    final = {p: d for p, d in plan.owned_after.items() if p not in plan.remove}
-    _write_owned(root, out_dir, owned_list_text(final), widened)
-    return WriteResult(plan.write, plan.unchanged, tuple(removed), tuple(leftovers))
+    removed = _remove_stale(root, remove, owned)
+    if owned:  # nothing was listed before: the widened list is the list
+        _write_owned(root, out_dir, lambda: owned_list_chunks(tree.digests(), owned, widen=False, keep=kept), widened)
+    return WriteResult(tuple(tree.changed()), tuple(tree.unchanged()), tuple(removed), tuple(leftovers))
 
 
-class _Folders:
-    """Descriptors of the directories files go into, each opened once (`fs.open_directory`, never
-    through a link) while the files of one top-level directory are written, then closed: a file
-    costs no ``openat`` of its own, and the descriptors held stay one cluster's worth."""
-
-    def __init__(self, root: int, *, created: fs.Created | None = None) -> None:
-        self.root, self.created = root, created
-        self._open: dict[tuple[str, ...], int] = {}
-
-    def get(self, folders: Sequence[str]) -> int:
-        key = tuple(folders)
-        found = self._open.get(key)
-        if found is None:
-            if self._open and next(iter(self._open))[:1] != key[:1]:
-                self.close()  # paths come cluster by cluster: the previous one is done
-            found = fs.open_directory(self.root, folders, create=self.created is not None, created=self.created)
-            self._open[key] = found
-        return found
-
-    def close(self) -> None:
-        for fd in self._open.values():
-            os.close(fd)
-        self._open.clear()
-
-
-def _replace(folders: _Folders, path: str, temporary: str) -> None:
-    *parts, name = path.split("/")
-    directory = folders.get(parts)
-    os.replace(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
-
-
-def _discard(root: int, staged: Mapping[str, str]) -> None:
-    """Remove temporary files that were not renamed into place."""
-    for path, temporary in staged.items():
-        try:
-            directory = fs.open_directory(root, path.split("/")[:-1])
-        except OSError:
-            continue
-        with contextlib.suppress(OSError):
-            os.unlink(temporary, dir_fd=directory)
-        os.close(directory)
+def _rename_staged(tree: StagedTree, root: int, out_dir: Path) -> None:
+    """Rename every staged temporary over its file, holding one cluster's directory descriptors at a time."""
+    folders = fs.Directories(root)
+    top: list[str] = []
+    try:
+        for done, path in enumerate(tree.changed()):
+            *parts, name = path.split("/")
+            if parts[:1] != top:
+                folders.close()
+                top = parts[:1]
+            try:
+                directory = folders.get(parts)
+                os.replace(fs.temporary_name(name, tree.token), name, src_dir_fd=directory, dst_dir_fd=directory)
+            except OSError as error:
+                raise AiogenError.single(
+                    f"cannot write {out_dir / path}: {error.strerror}; {done} of {tree.staged} changed "
+                    "files were replaced, the others keep their previous content",
+                    hint="fix the cause and render again: every file is either its old or its new version",
+                ) from None
+    finally:
+        folders.close()
 
 
 @contextlib.contextmanager
@@ -295,32 +238,6 @@ def _lock(fd: int, out_dir: Path) -> None:
             time.sleep(0.05)
         except OSError:  # the file system cannot lock: go on unlocked
             return
-
-
-def _stage(files: Mapping[str, str], paths: Sequence[str], root: int, out_dir: Path,
-           created: fs.Created) -> dict[str, str]:
-    """Write each file to a temporary sibling (created, never followed): path → temporary name."""
-    staged: dict[str, str] = {}
-    path = ""
-    folders = _Folders(root, created=created)
-    try:
-        for path in paths:
-            *parts, name = path.split("/")
-            temporary = fs.temporary_name(name)
-            directory = folders.get(parts)
-            staged[path] = temporary  # before the file exists: an interruption still removes it
-            fs.write_new(directory, temporary, files[path].encode("utf-8"), _FILE_MODE)
-    except BaseException as error:
-        folders.close()
-        _discard(root, staged)
-        if isinstance(error, OSError):
-            raise AiogenError.single(
-                f"cannot write {out_dir / path}: {error.strerror or error}; no file in {out_dir} was changed",
-                hint="a directory of the tree may be a symbolic link, a file, or read-only",
-            ) from None
-        raise
-    folders.close()
-    return staged
 
 
 def _remove_stale(root: int, paths: Sequence[str], owned: Owned) -> list[str]:
@@ -361,11 +278,24 @@ def _prune_empty(root: int, folders: Sequence[str]) -> None:
             os.close(parent)
 
 
-def _write_owned(root: int, out_dir: Path, text: str, current: str | None) -> None:
-    """Replace the ownership list by ``text``, unless it already says exactly that."""
-    if text == current:
-        return  # a no-op render writes nothing, so it succeeds on a read-only tree
+def _write_owned(root: int, out_dir: Path, chunks: Callable[[], Iterator[bytes]], current: bytes | None) -> bytes:
+    """Replace the ownership list by the bytes ``chunks()`` gives (streamed, never held whole), unless
+    they are the bytes on disk (``current``: their SHA-256). Returns the SHA-256 of the new bytes."""
+    new = hashlib.sha256()
+    if current is not None:
+        for chunk in chunks():
+            new.update(chunk)
+        if new.digest() == current:
+            return current  # a no-op render writes nothing, so it succeeds on a read-only tree
+        new = hashlib.sha256()
+
+    def hashed() -> Iterator[bytes]:
+        for chunk in chunks():
+            new.update(chunk)
+            yield chunk
+
     try:
-        fs.replace(root, OWNED_MARKER, text.encode("utf-8"), _FILE_MODE)
+        fs.replace(root, OWNED_MARKER, hashed(), FILE_MODE)
     except OSError as error:
         raise AiogenError.single(f"cannot write {out_dir / OWNED_MARKER}: {error.strerror}") from None
+    return new.digest()

@@ -77,14 +77,14 @@ def _tree(args: argparse.Namespace) -> int:
     clusters = [c.name for c in select(plan, args.cluster)]
     report.problems(plan.warnings)
     out_dir = Path(args.output)
-    files = layout.tree(iter_render(plan, clusters))
-    del plan  # the writer needs only the files: the Plan's memory goes to it (peak RSS of a large fleet)
+    rendered = iter_render(plan, clusters)
+    del plan  # held by `rendered` until the last cluster is rendered, then freed (peak RSS of a large fleet)
     scope = clusters if args.cluster else None  # whole spec: removed clusters are stale
     if args.check:
         from aiogen.output.drift import compare
 
-        return _check(args, compare(files, out_dir, scope), out_dir)
-    result = tree_writer.write_tree(files, out_dir, scope=scope, keys_checked=True)  # layout.tree scanned
+        return _check(args, compare(layout.tree(rendered), out_dir, scope), out_dir)
+    result = tree_writer.write_rendered(rendered, out_dir, scope=scope)  # written as rendered, cluster by cluster
     if args.format == "json":
         report.out_json(_written_json(result, clusters, out_dir))
     else:
