@@ -98,7 +98,7 @@ def _fleet_markdown(f: dict[str, Any]) -> list[str]:
     if "error" in f or not f.get("sizes"):
         return [*lines, f"not measured: {f.get('error') or f.get('reason', 'skipped')}"]
     lines += [f"shape per cluster: {f['shape']}", "",
-              "| clusters | output | spec | resources | wall | CPU | per cluster | peak RSS |",
+              "| clusters | output | spec | resources | wall | CPU (of it system) | per cluster | peak RSS |",
               "|---:|---|---:|---:|---:|---:|---:|---:|"]
     notes = []
     for r in f["sizes"]:
@@ -108,7 +108,8 @@ def _fleet_markdown(f: dict[str, Any]) -> list[str]:
             notes.append(f"{r['clusters']:,} clusters ({out}) failed: {r['error']}")
             continue
         lines.append(f"| {r['clusters']:,} | {out} | {r['spec_bytes'] / 1024:,.0f} KiB | {_fmt(r['resources'])} | "
-                     f"{r['wall_s']:.2f} s | {r['cpu_s']:.2f} s | {r['per_cluster_ms']:.2f} ms | "
+                     f"{r['wall_s']:.2f} s | {r['cpu_s']:.2f} s ({r.get('sys_s', 0):.2f} s) | "
+                     f"{r['per_cluster_ms']:.2f} ms | "
                      f"{r['peak_rss_mb']:.0f} MB |")
     pc, dv = f["per_cluster"], f["dir_vs_stream"]
     lines += ["", f"time per cluster at {_fmt(pc['large'])} / at {_fmt(pc['small'])}: {_fmt(pc['ratio'])}×; "

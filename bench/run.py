@@ -218,8 +218,14 @@ def _repeats(n: int, quick: bool) -> int:
     return 1 if quick else (5 if n <= 100 else 3 if n <= 1000 else 2)
 
 
-def _fleet_row(tools: Tools, work: Path, spec: Path, n: int, output: str, repeats: int) -> dict[str, Any]:
-    """`aiogen render SPEC -o -` (stdout to a file) or `-o DIR` (a fresh directory each run), cold every time."""
+def _fleet_row(tools: Tools, work: Path, spec: Path, n: int, output: str, repeats: int,
+               trees: list[Path]) -> dict[str, Any]:
+    """`aiogen render SPEC -o -` (stdout to a file) or `-o DIR` (a fresh directory each run), cold every time.
+
+    The trees are removed after the whole section (`trees`), never just before the next render: on
+    this machine's file system (ext4 without a journal) creating files runs 5-10x slower in system
+    time for minutes after a large tree was deleted, which a CI job rendering into its fresh checkout
+    does not pay (bench/README.md, "Third round")."""
     samples: list[Sample] = []
     resources = None
     for run in range(repeats):
@@ -234,7 +240,7 @@ def _fleet_row(tools: Tools, work: Path, spec: Path, n: int, output: str, repeat
             sample = run_child([str(tools.aiogen), "render", str(spec), "-o", str(tree)], env=tools.env)
             if sample.rc == 0:
                 resources = sum(1 for p in tree.rglob("*.yaml") if p.name != "kustomization.yaml")
-            shutil.rmtree(tree, ignore_errors=True)
+            trees.append(tree)
         if sample.rc != 0:
             return {"clusters": n, "output": output, "spec_bytes": spec.stat().st_size,
                     "error": f"exit {sample.rc}: {sample.stderr.strip()[-1000:]}"}
@@ -243,6 +249,7 @@ def _fleet_row(tools: Tools, work: Path, spec: Path, n: int, output: str, repeat
     return {
         "clusters": n, "output": output, "runs": len(samples), "spec_bytes": spec.stat().st_size,
         "wall_s": round(st["wall_ms"]["median"] / 1000, 3), "cpu_s": round(st["cpu_ms"]["median"] / 1000, 3),
+        "sys_s": round(st["sys_ms"]["median"] / 1000, 3),
         "per_cluster_ms": round(st["wall_ms"]["median"] / n, 3),
         "peak_rss_mb": st["peak_rss_mb"], "resources": resources,
     }
@@ -251,15 +258,19 @@ def _fleet_row(tools: Tools, work: Path, spec: Path, n: int, output: str, repeat
 def bench_fleet(tools: Tools, work: Path, sizes: Sequence[int], dir_sizes: Sequence[int],
                 quick: bool) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
+    trees: list[Path] = []
     before = load()
     for n in sorted(set(sizes) | set(dir_sizes)):
         spec = fleet.write_fleet(work, n)
         if n in sizes:
-            rows.append(_fleet_row(tools, work, spec, n, "-", _repeats(n, quick)))
+            rows.append(_fleet_row(tools, work, spec, n, "-", _repeats(n, quick), trees))
         if n in dir_sizes:
-            rows.append(_fleet_row(tools, work, spec, n, "DIR", _repeats(n, quick)))
+            rows.append(_fleet_row(tools, work, spec, n, "DIR", _repeats(n, quick), trees))
         if not quick:
             spec.unlink()
+    after = load()
+    for tree in trees:
+        shutil.rmtree(tree, ignore_errors=True)
     stream = {r["clusters"]: r for r in rows if r["output"] == "-" and "error" not in r}
     tree = {r["clusters"]: r for r in rows if r["output"] == "DIR" and "error" not in r}
     ok = sorted(stream)
@@ -281,7 +292,7 @@ def bench_fleet(tools: Tools, work: Path, sizes: Sequence[int], dir_sizes: Seque
         "fleet_rss_mb": peak <= TARGETS["fleet_rss_mb"] if peak is not None and full else None,
     }
     return {
-        "shape": fleet.SHAPE, "load_before": before, "load_after": load(), "sizes": rows,
+        "shape": fleet.SHAPE, "load_before": before, "load_after": after, "sizes": rows,
         "per_cluster": {"ratio": per_cluster, "small": small, "large": large,
                         "measure": "wall(large)/large divided by wall(small)/small, render -o -"},
         "dir_vs_stream": {"ratio": dir_ratio, "clusters": largest_dir},

@@ -25,6 +25,7 @@ class Sample:
     rss_mb: float  # peak resident set of the child (or of its largest reaped child)
     rc: int
     stderr: str
+    sys_ms: float = 0.0  # the system (kernel) part of cpu_ms
 
 
 # A small process (python -S, standard library only) forks and execs every measured command and
@@ -55,7 +56,8 @@ for line in sys.stdin:
     wall = time.perf_counter() - start
     for fd in (fin, fout, ferr):
         os.close(fd)
-    sys.stdout.write(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss,
+    sys.stdout.write(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "sys": ru.ru_stime,
+                                 "maxrss_kb": ru.ru_maxrss,
                                  "rc": os.waitstatus_to_exitcode(status)}) + "\n")
     sys.stdout.flush()
 """
@@ -84,7 +86,8 @@ class Spawner:
             raise BenchError("the spawner process died")
         reply = json.loads(line)
         text = err.read_text(encoding="utf-8", errors="replace")
-        return Sample(reply["wall"] * 1000, reply["cpu"] * 1000, reply["maxrss_kb"] / 1024, reply["rc"], text)
+        return Sample(reply["wall"] * 1000, reply["cpu"] * 1000, reply["maxrss_kb"] / 1024, reply["rc"], text,
+                      reply["sys"] * 1000)
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -113,6 +116,7 @@ def summary(samples: Sequence[Sample]) -> dict[str, Any]:
         "wall_ms": {"median": round(statistics.median(walls), 1), "min": round(walls[0], 1),
                     "max": round(walls[-1], 1), "iqr": round(quartiles[2] - quartiles[0], 1)},
         "cpu_ms": {"median": round(statistics.median(cpus), 1), "min": round(min(cpus), 1)},
+        "sys_ms": {"median": round(statistics.median(s.sys_ms for s in samples), 1)},
         "peak_rss_mb": round(max(s.rss_mb for s in samples), 1),
     }
 
