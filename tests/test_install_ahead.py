@@ -1,0 +1,33 @@
+"""What `pip install` (editable or wheel) makes ahead of time is there and current in this venv.
+
+`.ci/run` installs aiogen with `pip install -e .`; the build hook (aiogen.render.compiled_build)
+then writes the compiled templates and the spec validator into the source tree. Were the hook to
+fail silently, every command would still be right but start at the speed of the pydantic models
+and Jinja2's compiler: this is the test that notices. After editing the templates or
+generator/aiogen/model/spec*.py, run `.venv/bin/pip install -e .` again (or the two
+`python -m` commands named below).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+AGAIN = "run `.venv/bin/pip install -e .` again, or `python -m {module}`"
+
+
+def _current(code: str) -> subprocess.CompletedProcess[str]:
+    # a fresh interpreter: what a command would load, not what this test process has imported
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+
+def test_the_compiled_templates_are_current() -> None:
+    run = _current("from aiogen.render import compiled\nraise SystemExit(0 if compiled.current() else 3)")
+    assert run.returncode == 0, f"templates/compiled.marshal is missing or stale: {AGAIN.format(module='aiogen.render.compiled')}"
+
+
+def test_the_spec_validator_is_current_and_render_imports_no_pydantic() -> None:
+    run = _current("import sys\nfrom aiogen.model import spec_compiled\n"
+                   "raise SystemExit(0 if spec_compiled.load() and 'pydantic' not in sys.modules else 3)")
+    assert run.returncode == 0, ("model/spec_compiled.marshal is missing or stale: "
+                                 f"{AGAIN.format(module='aiogen.model.spec_codegen')}")
