@@ -4,8 +4,9 @@
 rendered. Each group's paths are checked (`owned.path_problem`, and the private-key scan unless
 the layout already ran it), every file is compared with what is on disk (unchanged; to write,
 when missing or written by aiogen before; a conflict otherwise), and each file to write is
-staged as a temporary sibling (`fs.temporary_name`, one token per run). Nothing is renamed
-here: the writer renames only once every group is staged and no conflict was found.
+staged as a temporary sibling (`fs.temporary_name`, one token per run) by `aiogen.output.writer`
+(in a child process once the render is large, so the next cluster renders meanwhile). Nothing is renamed
+here: `aiogen.output.tree` renames only once every group is staged and no conflict was found.
 
 The texts are dropped once staged. What is kept per file is its path, the SHA-256 of its bytes
 (for `.aiogen-owned`) and whether it changes, so the memory of a render into a directory does
@@ -26,6 +27,7 @@ from aiogen.model.problems import AiogenError
 from aiogen.output import fs
 from aiogen.output.keyscan import assert_no_private_key
 from aiogen.output.owned import Owned, path_problem
+from aiogen.output.writer import Writer
 
 FILE_MODE = 0o644
 _DIGEST = 32  # bytes of a SHA-256
@@ -61,6 +63,7 @@ class StagedTree:
         self._tops: set[str] = set()
         self._names: dict[str, str] = {}  # one string per relative name: clusters share their layout
         self._by_top: dict[str, frozenset[str]] | None = None
+        self._writer = Writer(root, out_dir, self.token, FILE_MODE, chmod=self._chmod, created=self.created)
 
     def add(self, top: str, files: Mapping[str, str]) -> None:
         """Check, compare and stage ``files`` (path relative to the output directory → text), all under ``top``."""
@@ -75,6 +78,7 @@ class StagedTree:
             if not self.keys_checked:
                 assert_no_private_key(path, text)
         names: list[str] = []
+        batch: list[tuple[str, bytes]] = []
         digests = bytearray()
         changes = bytearray()
         directories = fs.Directories(self.root)
@@ -88,11 +92,17 @@ class StagedTree:
                 digests += hashlib.sha256(data).digest()
                 changes += _STAGED if stage else change  # before the file exists: an interruption still removes it
                 if stage:
-                    self._stage(path, data, directories)
+                    batch.append((path, data))
                     self.staged += 1
         finally:  # on failure too: what was staged is known, so it can be discarded
             directories.close()
             self._groups.append(_Group(top, tuple(names), bytes(digests), bytes(changes)))
+        if batch:
+            self._writer.put(batch)
+
+    def finish(self) -> None:
+        """Wait until every temporary is written; raises the first failure to write one."""
+        self._writer.finish()
 
     def _compare(self, path: str, data: bytes, directories: fs.Directories) -> bytes | None:
         """_UNCHANGED, _CHANGED, or None for a conflict (recorded)."""
@@ -116,17 +126,6 @@ class StagedTree:
             return _CHANGED
         self.conflicts.append(path)
         return None
-
-    def _stage(self, path: str, data: bytes, directories: fs.Directories) -> None:
-        *parts, name = path.split("/")
-        try:
-            directory = directories.make(parts, self.created, chmod=self._chmod)
-            fs.write_new(directory, fs.temporary_name(name, self.token), data, FILE_MODE, chmod=self._chmod)
-        except OSError as error:
-            raise AiogenError.single(
-                f"cannot write {self.out_dir / path}: {error.strerror or error}; no file in {self.out_dir} was changed",
-                hint="a directory of the tree may be a symbolic link, a file, or read-only",
-            ) from None
 
     def raise_conflicts(self) -> None:
         if self.conflicts:
@@ -175,7 +174,14 @@ class StagedTree:
         return name in self._by_top.get(top, ())
 
     def discard(self) -> None:
-        """Remove every temporary still on disk and the directories this render created (if empty)."""
+        """Remove every temporary still on disk and the directories this render created (if empty),
+        once the writer has stopped (an interruption while it stops is raised after the removal)."""
+        try:
+            self._writer.stop()
+        finally:
+            self._remove()
+
+    def _remove(self) -> None:
         for group in self._groups:
             if _STAGED not in group.changes:
                 continue

@@ -8,8 +8,9 @@ is aiogen's (removed, shown as stale) only while its bytes still match; a path a
 has written before is re-rendered even when edited by hand, as `render` always did. Each file is
 replaced atomically (a temporary sibling, then rename), so a file on disk is always either its old
 or its new version. The tree is compared with the disk and staged cluster by cluster as it is
-rendered (`aiogen.output.staging`: only paths and digests are kept, not the text), and nothing is
-renamed until every cluster is staged and no conflict was found; a conflict, a key or a failure
+rendered (`aiogen.output.staging`: only paths and digests are kept, not the text; a large render's
+temporaries are created by a child process, `aiogen.output.writer`), and nothing is renamed until
+every cluster is staged and no conflict was found; a conflict, a key or a failure
 before that removes every temporary and new directory. The ownership list is widened (old and new
 digests) before the first rename and narrowed after the last removal, so an interruption anywhere
 leaves a tree the next render can finish; the next render also removes the temporaries a killed
@@ -167,6 +168,7 @@ def _write_locked(groups: Iterable[tuple[str, Mapping[str, str]]], out_dir: Path
     try:
         for top, files in groups:
             tree.add(top, files)
+        tree.finish()
         tree.raise_conflicts()  # before anything is renamed: a conflict anywhere changes no file
         remove = sorted(p for p in owned if not tree.renders(p) and not kept(p)
                         and is_layout_path(p))  # a path aiogen never renders is never its own: not even read
