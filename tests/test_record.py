@@ -86,3 +86,50 @@ def test_the_plan_and_problems_keep_their_dataclass_behaviour() -> None:
     with pytest.raises(AiogenError) as raised:
         raise AiogenError.single("bad", path="spec.x")
     assert raised.value.problems == (Problem("bad", "spec.x"),)
+
+
+def _outcome(make: type, *args: object, **kwargs: object) -> tuple[str, object]:
+    try:
+        made = make(*args, **kwargs)
+    except TypeError as error:
+        return ("TypeError", str(error))
+    return (repr(made), list(vars(made).items()))
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_the_generic_init_binds_as_the_compiled_one_it_becomes(frozen: bool) -> None:
+    """The first COMPILE_AFTER instances go through a generic __init__, later ones through the compiled
+    one: every call gives the same fields in the same order, or CPython's very TypeError."""
+    from aiogen.model import record as module
+
+    calls: list[tuple[tuple[object, ...], dict[str, object]]] = [
+        ((1,), {}), ((1, "b"), {}), ((1,), {"tags": ("t",)}), ((), {"x": 2, "y": "c"}), ((), {}),
+        ((1, "b", ("t",), 4), {}), ((1,), {"x": 2}), ((1,), {"z": 3}), ((), {"y": "c"}), ((), {"x": 1, "w": 0}),
+    ]
+
+    @record(frozen=frozen)
+    class Three:
+        x: int
+        w: int
+        y: str = "a"
+        tags: list[str] = field(default_factory=list)
+
+    @record(frozen=frozen)
+    class One:
+        x: int
+
+    for make, extra in ((Three, {"w": 0}), (One, {})):
+        before = [_outcome(make, *args, **kwargs) for args, kwargs in calls]
+        assert make.__dict__["__init__"].__code__.co_filename == module.__file__  # the generic one
+        for _ in range(module.COMPILE_AFTER):
+            make(0, **extra)
+        assert make.__dict__["__init__"].__code__.co_filename == "<string>"  # compiled and installed
+        assert [_outcome(make, *args, **kwargs) for args, kwargs in calls] == before
+    assert _outcome(Three, 1) == ("TypeError", f"{Three.__qualname__}.__init__() missing 1 required positional "
+                                               "argument: 'w'")
+    assert _outcome(One, 1, 2)[1] == f"{One.__qualname__}.__init__() takes 2 positional arguments but 3 were given"
+
+
+def test_a_mutable_records_generic_init_makes_each_default_anew() -> None:
+    first, second = Bag(), Bag()
+    assert first.items is not second.items and list(vars(first)) == ["items", "secret"]

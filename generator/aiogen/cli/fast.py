@@ -46,6 +46,31 @@ def prepare(argv: Sequence[str]) -> None:
         gc.disable()
 
 
+def end(argv: Sequence[str], code: int) -> None:
+    """Called by the console script when a command has returned ``code``: a one-shot command exits
+    at once, without tearing the interpreter down (module by module, object by object: ~3 ms of a
+    cold render, more on a large fleet), which frees nothing the kernel does not free anyway.
+
+    Everything a command writes is written and closed before it returns (files through `output.fs`,
+    the writer child waited for); the two standard streams are flushed here. Returns, for the usual
+    `sys.exit`, when the command is not one-shot, when a stream cannot be flushed (a closed pipe: the
+    interpreter reports it as it always has), or when another thread is still running.
+    """
+    import sys
+
+    if not one_shot(argv):
+        return
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    os._exit(code)
+
+
 def parse(argv: Sequence[str]) -> SimpleNamespace | None:
     """``render``/``validate`` arguments as argparse would parse them, or None when argparse must decide."""
     if not argv or argv[0] not in ONE_SHOT_COMMANDS:

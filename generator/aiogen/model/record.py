@@ -2,8 +2,9 @@
 
 `@dataclasses.dataclass(frozen=True)` compiles six methods per class, one `exec` each, and
 `dataclasses` imports `inspect`: ~0.5 ms a class, ~15 ms of a cold one-cluster render for the
-~35 classes on its path. `record` makes the same class with one `exec` (the ``__init__``, so
-that building a Plan of 10,000 clusters stays as fast); the other methods are shared:
+~35 classes on its path. `record` makes the same class with at most one `exec`: the ``__init__``,
+compiled once a class has made `COMPILE_AFTER` instances through a generic one (a cold run makes
+a few of each; a Plan of 10,000 clusters thousands); the other methods are shared:
 
 * ``__init__`` takes the annotated fields in order, a field with a default after those without;
   ``field(default_factory=...)`` makes a new value per instance; no ``__post_init__``;
@@ -73,10 +74,11 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     names = tuple(name for name, kind in annotations.items()
                   if not str(kind).startswith(("ClassVar", "typing.ClassVar")))
     namespace: dict[str, Any] = {"_set": object.__setattr__, "_none": _NO_DEFAULT}
-    params, body, shown = ["self"], [], []
+    params, body, shown, fields = ["self"], [], [], []
     for name in names:
         value = cls.__dict__.get(name, _NO_DEFAULT)
         spec = value if isinstance(value, _Field) else _Field(value, None, True)
+        fields.append((name, spec))
         if spec.factory is not None:
             namespace[f"_f_{name}"] = spec.factory
             params.append(f"{name}=_none")
@@ -93,10 +95,9 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         body.append(f"    _set(self, {name!r}, {name})\n" if frozen else f"    self.{name} = {name}\n")
         if spec.repr:
             shown.append(name)
-    exec(f"def __init__({', '.join(params)}):\n{''.join(body) or '    pass'}\n", namespace)
-    init = namespace["__init__"]  # the one compiled method; its text is made of identifiers only
-    init.__qualname__, init.__module__ = f"{cls.__qualname__}.__init__", cls.__module__
-    attributes: dict[str, Any] = {"__init__": init, _FIELDS: names, "__match_args__": names,
+    source = f"def __init__({', '.join(params)}):\n{''.join(body) or '    pass'}\n"
+    attributes: dict[str, Any] = {"__init__": _first_init(cls, tuple(fields), frozen, source, namespace), _FIELDS: names,
+                                  "__match_args__": names,
                                   "__repr__": _repr(tuple(shown)), "__eq__": _eq(names)}
     if frozen:
         attributes.update(__hash__=_hash(names), __setattr__=_frozen_setattr, __delattr__=_frozen_delattr)
@@ -106,6 +107,73 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         if key not in cls.__dict__:  # a method the class defines itself stays (as with a dataclass)
             setattr(cls, key, value)
     return cls
+
+
+# Instances a class makes through the generic ``__init__`` before its own is compiled: a cold run
+# makes a few of most records (each ``exec`` costs ~0.1 ms: ~2.5 ms over the records of a render),
+# a fleet makes thousands of some (the compiled one is ~4 times faster per instance).
+COMPILE_AFTER = 16
+
+
+def _first_init(cls: type, fields: tuple[tuple[str, _Field], ...], frozen: bool, source: str,
+                namespace: dict[str, Any]) -> Callable[..., None]:
+    """The class's ``__init__``: binds its arguments as the compiled one does (same order, defaults,
+    factories, errors), and after `COMPILE_AFTER` instances compiles that one from ``source`` and
+    installs it in its place."""
+    names = tuple(name for name, _ in fields)
+    specs = dict(fields)
+    qualname = f"{cls.__qualname__}.__init__"
+    required = [name for name, spec in fields if spec.factory is None and spec.default is _NO_DEFAULT]
+    # CPython's own words for too many positional arguments (self included)
+    most = len(names) + 1
+    takes = (f"from {len(required) + 1} to {most} positional arguments" if len(required) < len(names)
+             else f"{most} positional argument{'s' if most > 1 else ''}")
+    made = 0
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        if made > COMPILE_AFTER and cls.__dict__.get("__init__") is __init__:
+            exec(source, namespace)  # the one compiled method; its text is made of identifiers only
+            compiled = namespace["__init__"]
+            compiled.__qualname__, compiled.__module__ = qualname, cls.__module__
+            type.__setattr__(cls, "__init__", compiled)
+            compiled(self, *args, **kwargs)
+            return
+        if len(args) > len(names):
+            raise TypeError(f"{qualname}() takes {takes} but {len(args) + 1} were given")
+        values = dict(zip(names, args))
+        for key, value in kwargs.items():
+            if key not in specs:
+                raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")
+            if key in values:
+                raise TypeError(f"{qualname}() got multiple values for argument {key!r}")
+            values[key] = value
+        missing = [name for name in required if name not in values]
+        if missing:
+            raise TypeError(f"{qualname}() missing {_missing(missing)}")
+        for name in names:
+            if name in values:
+                value = values[name]
+            elif specs[name].factory is not None:
+                value = specs[name].factory()  # type: ignore[misc]
+            else:
+                value = specs[name].default
+            if frozen:
+                object.__setattr__(self, name, value)
+            else:
+                setattr(self, name, value)
+
+    __init__.__qualname__, __init__.__module__ = qualname, cls.__module__
+    return __init__
+
+
+def _missing(names: list[str]) -> str:
+    """CPython's words for missing arguments: ``1 required positional argument: 'a'``, ``2 ...: 'a' and 'b'``."""
+    quoted = [repr(name) for name in names]
+    listed = quoted[0] if len(quoted) == 1 else (
+        f"{quoted[0]} and {quoted[1]}" if len(quoted) == 2 else f"{', '.join(quoted[:-1])}, and {quoted[-1]}")
+    return f"{len(names)} required positional argument{'s' if len(names) > 1 else ''}: {listed}"
 
 
 def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:

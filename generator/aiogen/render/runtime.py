@@ -6,11 +6,12 @@ its environment (``undefined``, ``concat``, ``filters``, ``getattr``, ``getitem`
 `jinja2.environment` and with it the lexer, parser, compiler, every filter and the bytecode
 cache: ~2/3 of Jinja2's import, on every cold start, for code that is already compiled.
 
-So `jinja2_runtime` registers the `jinja2` package without running its ``__init__`` and imports
-`jinja2.runtime` (and what it imports: utils, nodes, exceptions, async_utils, markupsafe). The
-first other attribute asked of the package (``jinja2.Environment``, ``from jinja2 import ...``)
-runs the ``__init__`` then (PEP 562 module ``__getattr__``), so any later user of Jinja2 in the
-process sees the whole package. `LeanEnvironment` is what the generated code reads, as
+So `jinja2_runtime` registers the `jinja2` package without running its ``__init__`` (`deferred`)
+and imports `jinja2.runtime` (and what it imports: utils, nodes, exceptions, async_utils,
+markupsafe; `inspect`, which only async templates call, is deferred as well). The first other
+attribute asked of the package (``jinja2.Environment``, ``from jinja2 import ...``) runs the
+``__init__`` then (PEP 562 module ``__getattr__``), so any later user of Jinja2 in the process
+sees the whole package. `LeanEnvironment` is what the generated code reads, as
 `jinja2.Environment` defines it; `aiogen.render.compiled` runs a template here only when the
 build recorded that its code reads nothing else (no other filter or global, no test, no other
 template), otherwise through a real `jinja2.Environment`.
@@ -32,25 +33,54 @@ def jinja2_runtime() -> ModuleType:
     loaded = sys.modules.get("jinja2.runtime")
     if loaded is not None:
         return loaded
-    if "jinja2" not in sys.modules:
-        import importlib.util
-
-        spec = importlib.util.find_spec("jinja2")
-        if spec is None or spec.loader is None:
-            raise ImportError("Jinja2 is not installed", name="jinja2")
-        package = importlib.util.module_from_spec(spec)
-        loader = spec.loader
-
-        def complete(name: str) -> Any:  # PEP 562: the package's own __init__, run on first other use
-            del vars(package)["__getattr__"]
-            loader.exec_module(package)
-            return getattr(package, name)
-
-        vars(package)["__getattr__"] = complete
-        sys.modules["jinja2"] = package
+    if deferred("jinja2") is None:
+        raise ImportError("Jinja2 is not installed", name="jinja2")
+    # jinja2.nodes and jinja2.async_utils import `inspect` (with ast, dis and tokenize: ~4 ms) for two
+    # calls that only async templates make; its code runs if and when something in the process uses it
+    deferred("inspect")
     import jinja2.runtime
 
     return jinja2.runtime
+
+
+def deferred(name: str) -> ModuleType | None:
+    """Module ``name`` registered without running its code; the code runs, once, when the first
+    attribute is asked of it (PEP 562 module ``__getattr__``), and the module is then the ordinary one.
+
+    ``import name`` and submodule imports (a package's ``__path__`` is set) do not run it; ``from name
+    import x``, ``name.x`` and ``dir(name)`` do. Returns the module already loaded, if any; None when
+    ``name`` is not installed.
+    """
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    import importlib.util
+    from _thread import RLock
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    loader, lock = spec.loader, RLock()
+
+    def run() -> None:
+        with lock:  # two threads asking at once: the code runs once, the other waits for it
+            namespace = vars(module)
+            if namespace.get("__getattr__") is complete:
+                del namespace["__getattr__"], namespace["__dir__"]
+                loader.exec_module(module)
+
+    def complete(attribute: str) -> Any:
+        run()
+        return getattr(module, attribute)
+
+    def listing() -> list[str]:
+        run()
+        return dir(module)
+
+    vars(module).update(__getattr__=complete, __dir__=listing)
+    sys.modules[name] = module
+    return module
 
 
 class LeanEnvironment:

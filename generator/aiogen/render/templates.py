@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +30,23 @@ _lean: LeanEnvironment | None = None
 
 # Characters YAML may not hold raw: all but tab, LF, CR, 20-7E, A0-2027, 202A-D7FF, E000-FFFD and 10000-10FFFF.
 # Spelt as that short list rather than a negated class over all of Unicode: the same set, compiled in ~0.5 ms
-# instead of ~12 ms on every cold start (speed hook; tests/test_fast_start.py checks every code point).
-_NOT_YAML_SAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# instead of ~12 ms (tests/test_fast_start.py checks every code point); compiled only when a value
+# that is not plain ASCII is quoted, as most specs have none.
+_NOT_YAML_SAFE = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]"
+
+
+@cache
+def not_yaml_safe() -> re.Pattern[str]:
+    """The compiled `_NOT_YAML_SAFE`."""
+    return re.compile(_NOT_YAML_SAFE)
 
 
 def _quote(value: object) -> str:
     """A YAML double-quoted scalar (JSON string syntax) for any string."""
-    return _NOT_YAML_SAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.encoder.encode_basestring(str(value)))
+    quoted: str = json.encoder.encode_basestring(str(value))  # escapes \x00-\x1f, quote and backslash
+    if quoted.isascii() and "\x7f" not in quoted:
+        return quoted
+    return not_yaml_safe().sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 # What the environment is built with, so what the code Jinja2 generates depends on: the compiled

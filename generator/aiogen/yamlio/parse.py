@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,17 @@ from aiogen.yamlio.document import (
     shown,
 )
 
-_SURROGATE = re.compile("[\ud800-\udfff]")  # only a YAML escape can make one; no encoder can write it
+
+
+def _has_surrogate(text: str) -> bool:
+    """Does ``text`` hold a lone surrogate? Only a YAML escape can make one; no encoder can write it.
+    (An ASCII string, as almost every one in a spec, holds none: no pattern is compiled for it.)"""
+    return not text.isascii() and _surrogate().search(text) is not None
+
+
+@cache
+def _surrogate() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
 
 
 def parse_yaml(text: str, *, source: str, base_dir: Path) -> Document:
@@ -225,7 +236,7 @@ class _Builder:
         value: str = event.value
         tag = event.tag
         self._check_tag(tag, _SCALAR_TAGS | {"!"}, event.start_mark)
-        if _SURROGATE.search(value):
+        if _has_surrogate(value):
             raise self._fail("holds a lone surrogate (an escape such as \\ud800), which is not Unicode",
                              event.start_mark)
         plain = not event.style  # libyaml: '' (C) or None (pure Python) for a plain scalar
@@ -352,7 +363,7 @@ class _Builder:
             raise self._fail(f"key {_short(event.value)} is not a string", mark,
                              "quote it: keys in a spec are strings", path=frame.path)
         key: str = event.value
-        if _SURROGATE.search(key):
+        if _has_surrogate(key):
             raise self._fail(f"key {shown(key)} holds a lone surrogate (an escape such as \\ud800), which is not "
                              "Unicode", mark, path=frame.path)
         assert isinstance(frame.container, dict)
