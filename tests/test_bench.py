@@ -87,7 +87,9 @@ def test_quick_mode_plugin(quick: tuple[dict[str, Any], str]) -> None:
     assert plugin["same_output"] is True  # aiogen's exec function builds what the printer's ResourceList holds
     assert _positive(plugin["exec_build_ms"]) and _positive(plugin["printer_build_ms"])
     assert plugin["ratio"] == round(plugin["exec_build_ms"] / plugin["printer_build_ms"], 2)
-    assert len(plugin["cases"]) == 2  # the printer of a pre-rendered ResourceList, aiogen
+    # the printer of a pre-rendered ResourceList, aiogen, and the printer after reading the spec and its PEMs
+    assert len(plugin["cases"]) == 3
+    assert plugin["reader_ratio"] == round(plugin["reader_build_ms"] / plugin["printer_build_ms"], 2)
 
 
 def test_quick_mode_fleet(quick: tuple[dict[str, Any], str]) -> None:

@@ -24,18 +24,26 @@ NEVER = ("argparse", "pkgutil", "jinja2.compiler", "jinja2.environment", "jinja2
 CRYPTOGRAPHY = ("cryptography", "aiogen.pki.judge")
 
 _RUN = """\
-import gc, io, json, sys
+import gc, io, json, os, sys
 sys.path.insert(0, sys.argv[2])
 sys.argv = ["aiogen", *json.loads(sys.argv[1])]
 out = io.StringIO()
 real, sys.stdout = sys.stdout, out
+exit_now = os._exit
+
+def report(code, how):
+    sys.stdout = real
+    print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules), "gc": gc.isenabled(),
+                      "how": how}))
+    sys.stdout.flush()
+    exit_now(0)
+
+os._exit = lambda code: report(code, "os._exit")  # a one-shot command ends without interpreter teardown
 from aiogen.cli import app
 try:
     app.console()
 except SystemExit as done:
-    code = done.code
-sys.stdout = real
-print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules), "gc": gc.isenabled()}))
+    report(done.code, "SystemExit")
 """
 
 

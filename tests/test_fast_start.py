@@ -84,9 +84,13 @@ def test_the_render_path_imports_no_argparse_and_no_other_command() -> None:
     code = ("import sys\n"
             "from aiogen.cli import app\n"
             "sys.argv = ['aiogen', 'validate', 'fleet.yaml', '--now', '2026-01-01']\n"
-            "try:\n    app.console()\nexcept SystemExit as done:\n    code = done.code\n"
-            "loaded = [m for m in sys.modules if m in ('argparse', 'pkgutil') or m.startswith('aiogen.cli.commands.')]\n"
-            "print(code, sorted(loaded))\n")
+            "import os\n"
+            "def report(code):\n"
+            "    loaded = [m for m in sys.modules if m in ('argparse', 'pkgutil') or m.startswith('aiogen.cli.commands.')]\n"
+            "    print(code, sorted(loaded), flush=True)\n"
+            "    sys.exit(0)\n"
+            "os._exit = report\n"  # the console script's exit, once validate has returned
+            "app.console()\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=EXAMPLES)
     assert done.stdout.splitlines()[-1] == "0 ['aiogen.cli.commands.validate']", done.stdout + done.stderr
 
@@ -123,3 +127,47 @@ def test_rendering_into_a_large_tree_again_stays_within_a_small_descriptor_limit
     again = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
     assert first.returncode == 0 and first.stdout.endswith("2400 written, 0 unchanged, 0 removed\n"), first.stderr
     assert again.returncode == 0 and again.stdout.endswith("0 written, 2400 unchanged, 0 removed\n"), again.stderr
+
+
+_CONSOLE = ("import atexit, sys\nfrom aiogen.cli import app\n"
+            "atexit.register(lambda: sys.stderr.write('interpreter teardown\\n'))\n"
+            "sys.argv = ['aiogen', *sys.argv[1:]]\napp.console()\n")
+_MAIN = "import sys\nfrom aiogen.cli import app\nsys.exit(app.main())\n"
+
+
+def _run(script: str, *argv: str, cwd: Path = EXAMPLES) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_a_one_shot_command_ends_without_teardown_and_loses_nothing(tmp_path: Path) -> None:
+    """render, validate and the KRM function end once their output is flushed, without tearing the
+    interpreter down (aiogen.cli.fast.end): the same bytes, messages and exit codes as `main`."""
+    for argv in (["render", "fleet.yaml", "-o", "-", "--now", "2026-01-01"],
+                 ["validate", "fleet.yaml", "--now", "2026-01-01"],
+                 ["validate", str(tmp_path / "missing.yaml")]):
+        ended, returned = _run(_CONSOLE, *argv), _run(_MAIN, *argv)
+        assert (ended.returncode, ended.stdout, ended.stderr) == (returned.returncode, returned.stdout,
+                                                                  returned.stderr), argv
+        assert "interpreter teardown" not in ended.stderr
+    assert returned.returncode == 1 and "missing.yaml" in returned.stderr
+    # -o DIR: every file is in place when the process has gone
+    ended = _run(_CONSOLE, "render", "fleet.yaml", "-o", str(tmp_path / "tree"), "--now", "2026-01-01")
+    returned = _run(_MAIN, "render", "fleet.yaml", "-o", str(tmp_path / "again"), "--now", "2026-01-01")
+    assert ended.returncode == returned.returncode == 0, ended.stderr
+    files = {p.relative_to(tmp_path / "tree"): p.read_bytes() for p in (tmp_path / "tree").rglob("*") if p.is_file()}
+    again = {p.relative_to(tmp_path / "again"): p.read_bytes() for p in (tmp_path / "again").rglob("*") if p.is_file()}
+    assert files == again and len(files) > 20
+    # any other command tears down as the interpreter always does
+    other = _run(_CONSOLE, "--version")
+    assert other.returncode == 0 and "interpreter teardown" in other.stderr
+
+
+def test_a_closed_pipe_still_ends_as_it_always_has() -> None:
+    """When stdout is gone the flush fails and the usual exit reports it: exit code 1, no traceback."""
+    process = subprocess.Popen([sys.executable, "-c", _CONSOLE, "render", "fleet.yaml", "-o", "-", "--now",
+                                "2026-01-01"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=EXAMPLES)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(10)
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1 and "Traceback" not in errors

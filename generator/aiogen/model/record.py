@@ -96,8 +96,8 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
         if spec.repr:
             shown.append(name)
     source = f"def __init__({', '.join(params)}):\n{''.join(body) or '    pass'}\n"
-    attributes: dict[str, Any] = {"__init__": _first_init(cls, tuple(fields), frozen, source, namespace), _FIELDS: names,
-                                  "__match_args__": names,
+    attributes: dict[str, Any] = {"__init__": _first_init(cls, tuple(fields), frozen, source, namespace),
+                                  _FIELDS: names, "__match_args__": names,
                                   "__repr__": _repr(tuple(shown)), "__eq__": _eq(names)}
     if frozen:
         attributes.update(__hash__=_hash(names), __setattr__=_frozen_setattr, __delattr__=_frozen_delattr)
@@ -142,7 +142,7 @@ def _first_init(cls: type, fields: tuple[tuple[str, _Field], ...], frozen: bool,
             return
         if len(args) > len(names):
             raise TypeError(f"{qualname}() takes {takes} but {len(args) + 1} were given")
-        values = dict(zip(names, args))
+        values = dict(zip(names, args, strict=False))  # at most len(names): checked above
         for key, value in kwargs.items():
             if key not in specs:
                 raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")

@@ -24,7 +24,9 @@ import re
 import sys
 from pathlib import Path
 from types import CodeType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
+
+from aiogen.model.record import record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
@@ -37,7 +39,8 @@ COMPILED_NAME = "compiled.marshal"
 _FORMAT = "aiogen-compiled-templates/2"
 
 
-class Compiled(NamedTuple):
+@record
+class Compiled:
     """The current compiled templates: code by template name, and those `jinja2.runtime` alone runs."""
 
     codes: dict[str, CodeType]

@@ -31,7 +31,6 @@ from aiogen.yamlio.document import (
 )
 
 
-
 def _has_surrogate(text: str) -> bool:
     """Does ``text`` hold a lone surrogate? Only a YAML escape can make one; no encoder can write it.
     (An ASCII string, as almost every one in a spec, holds none: no pattern is compiled for it.)"""
