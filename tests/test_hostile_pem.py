@@ -26,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aiogen.model.problems import AiogenError
 from aiogen.output import keyscan
 from aiogen.pki import pem
 from tests.helpers import Run, aiogen, make_ca_pem
@@ -245,6 +246,19 @@ def test_corrupted_certificates_only_ever_raise_pem_error(flips: list[tuple[int,
         assert "fuzz.pem" in str(error)
 
 
+def test_a_certificate_whose_two_signature_algorithms_differ_is_no_root_and_no_crash() -> None:
+    """The signature algorithm outside the signed part is not the one inside: cryptography refuses to
+    verify it or name its hash; the certificate reads as not self-signed, never as a traceback."""
+    der = bytearray(_der())
+    oid = bytes.fromhex("06082a8648ce3d040302")  # ecdsa-with-SHA256, in the TBS and after it
+    outer = der.rindex(oid)
+    assert der.index(oid) < outer
+    der[outer + len(oid) - 1] = 0x09  # 1.2.840.10045.4.3.9 outside: no algorithm cryptography knows
+    armoured = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bytes(der)) + b"-----END CERTIFICATE-----\n"
+    (summary,) = pem.summaries(armoured, source="mismatch.pem")
+    assert summary.self_signed is False and summary.subject == ROOT_CERT.subject.rfc4514_string()
+
+
 # ---------------------------------------------------------------- the certificate's own text
 
 
@@ -386,6 +400,41 @@ def _cert_texts() -> list[Any]:
 @pytest.mark.parametrize("index", range(len(_cert_texts())))
 def test_keyscan_never_mistakes_certificates_for_keys(index: int) -> None:
     assert keyscan.find_private_key(_cert_texts()[index]) is None
+
+
+def _one_by_one(named: dict[str, str]) -> str | None:
+    try:
+        for name, text in named.items():
+            keyscan.assert_no_private_key(name, text)
+    except AiogenError as error:
+        return str(error)
+    return None
+
+
+def _all_at_once(named: dict[str, str]) -> str | None:
+    try:
+        keyscan.assert_no_private_key_in(named)
+    except AiogenError as error:
+        return str(error)
+    return None
+
+
+@pytest.mark.parametrize("form", sorted(KEY_FORMS))
+def test_one_scan_of_a_clusters_files_refuses_what_a_scan_of_each_does(form: str) -> None:
+    """-o DIR scans a cluster's files joined (keyscan.assert_no_private_key_in): the same file is refused,
+    wherever the key stands among them, and certificates, or a marker split across two files, are not."""
+    key = KEY_FORMS[form].decode("utf-8", "surrogateescape")
+    certs = [t.decode("ascii") if isinstance(t, bytes) else t for t in _cert_texts() if not isinstance(t, bytes)
+             or t.isascii()]
+    for place in range(4):
+        named = {f"c/{index}.yaml": certs[index % len(certs)] for index in range(4)}
+        named[f"c/{place}.yaml"] = key
+        assert _all_at_once(named) == _one_by_one(named) is not None, (form, place)
+        assert f"refusing to write c/{place}.yaml" in (_all_at_once(named) or "")
+    assert _all_at_once({f"c/{i}": text for i, text in enumerate(certs)}) is None
+    split = {"c/a.yaml": "x: PRIVATE", "c/b.yaml": " KEY-----\n", "c/c.pem": "-----BEGIN RSA PRIV",
+             "c/d.pem": "ATE KEY-----\n"}
+    assert _all_at_once(split) == _one_by_one(split) is None
 
 
 @pytest.mark.parametrize("example", ["fleet.yaml", "lab.yaml", "lab-intermediate.yaml", "single-root-keyvault.yaml"])

@@ -19,13 +19,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import signal
 import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from types import FrameType
+
+from aiogen.model.record import field, record
 
 TEMPORARY_SUFFIX = ".aiogen-tmp"
 DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -50,7 +50,7 @@ def temporary_name(name: str, token: str | None = None) -> str:
 
 
 def temporary_token() -> str:
-    return secrets.token_hex(4)
+    return os.urandom(4).hex()  # as secrets.token_hex(4), without importing secrets
 
 
 def is_temporary_name(name: str) -> bool:
@@ -62,7 +62,7 @@ def open_root(path: os.PathLike[str] | str) -> int:
     return os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
 
 
-@dataclass
+@record(frozen=False)
 class Created:
     """Directories a run created (relative parts), newest last, so a failed run can remove them."""
 

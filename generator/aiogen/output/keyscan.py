@@ -21,8 +21,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from typing import TYPE_CHECKING
 
 from aiogen.model.problems import AiogenError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 _PEM_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z0-9 ]*-----")
 # A base64 run long enough to hold the start of a DER key (a P-256 PKCS#8 key is 138 characters).
@@ -107,6 +111,22 @@ def _b64_prefix(text: bytes) -> bytes:
         return base64.b64decode(chunk.replace(b"-", b"+").replace(b"_", b"/"), validate=True)
     except (binascii.Error, ValueError):
         return b""
+
+
+def assert_no_private_key_in(named: Mapping[str, str]) -> None:
+    """`assert_no_private_key` of each text (name → text), in order, in one scan of them all.
+
+    Joined by newlines, the texts hold every armour, marker and base64 run any one of them holds
+    (none is broken by a newline), and each text's first bytes are checked alone for DER; the joined
+    scan may find more (a marker split across two texts), so when it finds anything each text is
+    scanned alone, and the first that holds a key is refused, as one scan per text would.
+    """
+    texts = list(named.values())
+    heads = (text[:64].encode("utf-8", "surrogateescape") for text in texts)  # DER's version is in 30 bytes
+    if find_private_key("\n".join(texts)) is None and not any(der_private_key_kind(head) for head in heads):
+        return
+    for name, text in named.items():
+        assert_no_private_key(name, text)
 
 
 def assert_no_private_key(name: str, data: str | bytes) -> None:

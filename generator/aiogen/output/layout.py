@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aiogen.output.keyscan import assert_no_private_key
+from aiogen.output.keyscan import assert_no_private_key_in
 from aiogen.render import RenderedCluster, Resource
 from aiogen.yamlio.write import to_yaml
 
@@ -81,8 +81,7 @@ def cluster_files(rendered: RenderedCluster) -> dict[str, str]:
     files[KUSTOMIZATION] = _kustomization(STAGES)
     for name, text in rendered.extra_files:
         files[name] = text
-    for name, text in files.items():
-        assert_no_private_key(f"{rendered.name}/{name}", text)
+    assert_no_private_key_in({f"{rendered.name}/{name}": text for name, text in files.items()})
     return dict(sorted(files.items()))
 
 

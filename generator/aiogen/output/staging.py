@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from aiogen.model.problems import AiogenError
@@ -37,12 +36,16 @@ _STAGED, _CHANGED, _UNCHANGED = b"s", b"w", b"="
 _SAME = _UNCHANGED[0]
 
 
-@dataclass(frozen=True, slots=True)
 class _Group:
-    top: str  # the first part of every path in the group
-    names: tuple[str, ...]  # each path after "top/" ("" for a file named top)
-    digests: bytes  # SHA-256 of each file's bytes, concatenated
-    changes: bytes  # _STAGED, _CHANGED or _UNCHANGED per file
+    """One cluster's (one top directory's) staged files: a plain class with slots, one per cluster."""
+
+    __slots__ = ("changes", "digests", "names", "top")
+
+    def __init__(self, top: str, names: tuple[str, ...], digests: bytes, changes: bytes) -> None:
+        self.top = top  # the first part of every path in the group
+        self.names = names  # each path after "top/" ("" for a file named top)
+        self.digests = digests  # SHA-256 of each file's bytes, concatenated
+        self.changes = changes  # _STAGED, _CHANGED or _UNCHANGED per file
 
     def paths(self) -> Iterator[str]:
         top = self.top

@@ -25,11 +25,11 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiogen.model.problems import AiogenError
+from aiogen.model.record import record
 from aiogen.output import fs
 from aiogen.output.keyscan import assert_no_private_key
 from aiogen.output.owned import (
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 LOCK_TIMEOUT = 60.0  # seconds to wait for another render into the same directory
 
 
-@dataclass(frozen=True)
+@record
 class WriteResult:
     written: tuple[str, ...]  # created or changed
     unchanged: tuple[str, ...]

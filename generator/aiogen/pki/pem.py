@@ -291,8 +291,11 @@ def _legacy_signature_verifies(child: x509.Certificate, parent: x509.Certificate
     judged weak (aiogen.pki.judge) rather than mistaken for a broken one."""
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-    digest = child.signature_hash_algorithm
-    key = parent.public_key()
+    try:
+        digest = child.signature_hash_algorithm
+        key = parent.public_key()
+    except Exception:  # a signature algorithm that does not parse (the inner and outer ones differ, ...)
+        return False
     if digest is None or digest.name not in ("sha1", "md5"):
         return False
     try:
