@@ -246,9 +246,10 @@ def test_corrupted_certificates_only_ever_raise_pem_error(flips: list[tuple[int,
         assert "fuzz.pem" in str(error)
 
 
-def test_a_certificate_whose_two_signature_algorithms_differ_is_no_root_and_no_crash() -> None:
+def test_a_certificate_whose_two_signature_algorithms_differ_is_no_root_and_no_crash(tmp_path: Path) -> None:
     """The signature algorithm outside the signed part is not the one inside: cryptography refuses to
-    verify it or name its hash; the certificate reads as not self-signed, never as a traceback."""
+    verify it or name its hash; the certificate reads as not self-signed, and as a root it is a
+    located error that says why, never an internal error."""
     der = bytearray(_der())
     oid = bytes.fromhex("06082a8648ce3d040302")  # ecdsa-with-SHA256, in the TBS and after it
     outer = der.rindex(oid)
@@ -257,6 +258,8 @@ def test_a_certificate_whose_two_signature_algorithms_differ_is_no_root_and_no_c
     armoured = b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(bytes(der)) + b"-----END CERTIFICATE-----\n"
     (summary,) = pem.summaries(armoured, source="mismatch.pem")
     assert summary.self_signed is False and summary.subject == ROOT_CERT.subject.rfc4514_string()
+    message = pem_error(tmp_path, armoured)
+    assert "names itself as its issuer, but its signature does not verify with its own key" in message
 
 
 # ---------------------------------------------------------------- the certificate's own text

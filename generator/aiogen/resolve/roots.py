@@ -49,6 +49,14 @@ def pinned_root(fleet: Fleet, path: PathKey, name: str, root: spec.Root) -> Root
     if cert is None:
         return None
     ctx = fleet.ctx
+    if not cert.self_signed and cert.issuer == cert.subject:
+        ctx.error(
+            fpath,
+            f"{shown(cert.subject)} names itself as its issuer, but its signature does not verify with its own "
+            "key (a damaged file, or a signature algorithm cryptography cannot verify); a root must be self-signed",
+            "export the root certificate again from the CA that issued it",
+        )
+        return None
     if not cert.self_signed:
         ctx.error(
             fpath,
