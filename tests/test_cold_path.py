@@ -20,7 +20,8 @@ from tests.helpers import EXAMPLES, REPO
 # Never on these paths: other commands' parsing, Jinja2's compiler (the templates are compiled at
 # build time), cryptography's serialization package (PEMs are summarised from their DER).
 NEVER = ("argparse", "pkgutil", "jinja2.compiler", "jinja2.environment", "jinja2.lexer", "jinja2.parser",
-         "jinja2.bccache", "jinja2.filters", "pickle", "cryptography.hazmat.primitives.serialization")
+         "jinja2.bccache", "jinja2.filters", "pickle", "cryptography.hazmat.primitives.serialization",
+         "ast", "dis", "tokenize", "dataclasses")  # `inspect` is deferred: what it imports never loads
 CRYPTOGRAPHY = ("cryptography", "aiogen.pki.judge")
 
 _RUN = """\

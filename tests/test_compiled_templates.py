@@ -155,3 +155,76 @@ def test_a_stale_compiled_file_is_ignored_and_the_output_is_the_same(tmp_path: P
     template.write_bytes(original)
     assert _render(tmp_path, console=True) == expected
     assert _render(tmp_path) == expected
+
+
+# ---------------------------------------------------------------- runtime.deferred: a module run on first use
+
+
+@pytest.fixture
+def probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory on sys.path with `deferred_probe_log` (counts how often a module's code ran)."""
+    (tmp_path / "deferred_probe_log.py").write_text("runs = []\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [n for n in sys.modules if n.startswith("deferred_probe")]:
+        monkeypatch.delitem(sys.modules, name)
+    return tmp_path
+
+
+def _module(probe: Path, name: str, body: str) -> None:
+    (probe / f"{name}.py").write_text(f"import deferred_probe_log\ndeferred_probe_log.runs.append({name!r})\n{body}")
+
+
+def test_a_deferred_module_runs_once_on_first_use_even_with_threads_asking_at_once(probe: Path) -> None:
+    import threading
+
+    from aiogen.render.runtime import deferred
+
+    _module(probe, "deferred_probe_slow", "import time\ntime.sleep(0.05)\nVALUE = 42\n")
+    module = deferred("deferred_probe_slow")
+    assert module is sys.modules["deferred_probe_slow"] and "deferred_probe_log" not in sys.modules  # not run
+    import deferred_probe_slow  # type: ignore[import-not-found]  # an import does not run it
+
+    assert deferred_probe_slow is module and "VALUE" not in vars(module)
+    start, seen, errors = threading.Barrier(8), [], []
+
+    def ask() -> None:
+        start.wait()
+        try:
+            seen.append(module.VALUE)
+        except Exception as error:
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (errors, seen) == ([], [42] * 8)
+    assert sys.modules["deferred_probe_log"].runs == ["deferred_probe_slow"]
+    assert "__getattr__" not in vars(module) and "VALUE" in dir(module)
+
+
+def test_a_deferred_module_that_raises_fails_as_an_import_does_and_runs_again_when_asked(probe: Path) -> None:
+    from aiogen.render.runtime import deferred
+
+    _module(probe, "deferred_probe_bad", "FIRST = 1\nraise RuntimeError('broken')\n")
+    module = deferred("deferred_probe_bad")
+    assert module is not None
+    for attempt in (1, 2):
+        with pytest.raises(RuntimeError, match="broken"):
+            _ = module.SECOND
+        assert "deferred_probe_bad" not in sys.modules  # as after a failed import
+        assert sys.modules["deferred_probe_log"].runs == ["deferred_probe_bad"] * attempt
+
+
+def test_a_deferred_module_asking_itself_for_a_name_not_defined_yet_gets_attribute_error(probe: Path) -> None:
+    from aiogen.render.runtime import deferred
+
+    _module(probe, "deferred_probe_self", "import sys\ntry:\n    sys.modules[__name__].LATER\nexcept AttributeError:\n"
+            "    SAW = True\nLATER = 1\n\ndef __getattr__(name):\n    return f'own {name}'\n")
+    module = deferred("deferred_probe_self")
+    assert module is not None and module.SAW is True and module.LATER == 1
+    assert module.anything == "own anything"  # the module's own __getattr__ stays once it has run
+    with pytest.raises(ValueError, match="only a top-level module"):
+        deferred("deferred_probe_self.sub")
+    assert deferred("deferred_probe_missing_module") is None

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from aiogen.cli.fast import one_shot
 from tests.helpers import EXAMPLES
@@ -171,3 +174,25 @@ def test_a_closed_pipe_still_ends_as_it_always_has() -> None:
     process.stdout.close()
     errors = process.stderr.read().decode()
     assert process.wait(timeout=120) == 1 and "Traceback" not in errors
+
+
+@pytest.mark.parametrize("closed", ["2>&-", ">&-"])
+def test_a_closed_standard_stream_ends_as_main_does(closed: str) -> None:
+    """Started with stderr or stdout closed (Python then has None for it), a one-shot command still
+    exits with `main`'s code, and never with a traceback of its own."""
+    argv = "validate fleet.yaml --now 2026-01-01"
+    ended = subprocess.run(f"exec {sys.executable} -c \"$CONSOLE\" {argv} {closed}", shell=True, cwd=EXAMPLES,
+                           capture_output=True, text=True, env={**os.environ, "CONSOLE": _CONSOLE}, timeout=120)
+    returned = subprocess.run(f"exec {sys.executable} -c \"$MAIN\" {argv} {closed}", shell=True, cwd=EXAMPLES,
+                              capture_output=True, text=True, env={**os.environ, "MAIN": _MAIN}, timeout=120)
+    assert ended.returncode == returned.returncode, (ended.stderr, returned.stderr)
+    assert "fast.py" not in ended.stderr
+
+
+def test_a_file_named_as_a_command_is_that_command_not_a_plugin_config(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("ca", "rollout", "schema", "notacommand"):
+        (tmp_path / name).write_text("kind: Topology\n")
+    assert not one_shot(["ca", "root"]) and not one_shot(["rollout"]) and not one_shot(["schema"])
+    assert one_shot(["notacommand"])  # kustomize's legacy exec plugin: a config file as the only argument

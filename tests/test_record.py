@@ -105,6 +105,7 @@ def test_the_generic_init_binds_as_the_compiled_one_it_becomes(frozen: bool) -> 
     calls: list[tuple[tuple[object, ...], dict[str, object]]] = [
         ((1,), {}), ((1, "b"), {}), ((1,), {"tags": ("t",)}), ((), {"x": 2, "y": "c"}), ((), {}),
         ((1, "b", ("t",), 4), {}), ((1,), {"x": 2}), ((1,), {"z": 3}), ((), {"y": "c"}), ((), {"x": 1, "w": 0}),
+        ((1, 2, 3, 4, 5), {"q": 1}), ((1, 2, 3, 4, 5), {"x": 1}), ((1,), {"x": 1, "q": 2}), ((1,), {"q": 2, "x": 1}),
     ]
 
     @record(frozen=frozen)
@@ -133,3 +134,9 @@ def test_the_generic_init_binds_as_the_compiled_one_it_becomes(frozen: bool) -> 
 def test_a_mutable_records_generic_init_makes_each_default_anew() -> None:
     first, second = Bag(), Bag()
     assert first.items is not second.items and list(vars(first)) == ["items", "secret"]
+
+
+@pytest.mark.parametrize("name", ["self", "_set", "_none", "_f_items", "_d_x"])
+def test_a_field_named_as_the_compiled_init_names_its_own_is_refused_at_once(name: str) -> None:
+    with pytest.raises(TypeError, match=f"a record field cannot be named '{name}'"):
+        record(type("Bad", (), {"__annotations__": {name: "int"}}))

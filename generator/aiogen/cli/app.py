@@ -104,16 +104,9 @@ def run_command(run: Callable[[Any], int], args: Any) -> int:
 
 def _is_plugin_invocation(first: str) -> bool:
     """kustomize's legacy exec plugin passes a temporary config file path as argv[1]."""
-    return os.path.isfile(first) and first not in _all_module_names()
+    from aiogen.cli.fast import command_module_names  # without pkgutil: this runs on every legacy call
 
-
-def _all_module_names() -> set[str]:
-    """The modules of `aiogen.cli.commands`, listed without pkgutil (this runs on every legacy plugin call)."""
-    from aiogen.cli import commands
-
-    return {name.removesuffix(".py") for directory in commands.__path__ for name in os.listdir(directory)
-            if name != "__init__.py"
-            and (name.endswith(".py") or os.path.isfile(os.path.join(directory, name, "__init__.py")))}
+    return os.path.isfile(first) and first not in command_module_names()
 
 
 def console() -> None:

@@ -33,17 +33,30 @@ _OPTIONS = {"render": {"output", "cluster", "now", "format", "check", "allow_out
 
 
 def one_shot(argv: Sequence[str]) -> bool:
-    """Whether ``argv`` renders once: render, validate, the KRM function (no argument) or legacy plugin (a file)."""
+    """Whether ``argv`` renders once: render, validate, the KRM function (no argument) or legacy plugin
+    (a file that is not a command's name, as `aiogen.cli.app.main` decides)."""
     if not argv:
         return True
     first = argv[0]
-    return first in ONE_SHOT_COMMANDS or (not first.startswith("-") and os.path.isfile(first))
+    return first in ONE_SHOT_COMMANDS or (not first.startswith("-") and os.path.isfile(first)
+                                          and first not in command_module_names())
+
+
+def command_module_names() -> set[str]:
+    """The modules of `aiogen.cli.commands` (one per subcommand), listed without importing them or pkgutil."""
+    directory = os.path.join(os.path.dirname(__file__), "commands")
+    return {name.removesuffix(".py") for name in os.listdir(directory) if name != "__init__.py"
+            and (name.endswith(".py") or os.path.isfile(os.path.join(directory, name, "__init__.py")))}
 
 
 def prepare(argv: Sequence[str]) -> None:
-    """Called by the console script before anything is parsed: no collections for a one-shot command."""
+    """Called by the console script before anything is parsed: no collections for a one-shot command,
+    which may also leave `inspect` unloaded until something uses it (`aiogen.render.runtime`)."""
     if one_shot(argv):
         gc.disable()
+        from aiogen.render import runtime
+
+        runtime.defer_inspect = True
 
 
 def end(argv: Sequence[str], code: int) -> None:
@@ -64,8 +77,9 @@ def end(argv: Sequence[str], code: int) -> None:
     if threading is not None and threading.active_count() > 1:
         return
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: that descriptor was closed when the process started
+                stream.flush()
     except (OSError, ValueError):
         return
     os._exit(code)

@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 _FIELDS = "__record_fields__"  # the fields in __init__ order
 _NO_DEFAULT: Any = object()
+_RESERVED = frozenset({"self", "_set", "_none"})  # names the compiled __init__ uses itself
 
 
 class FrozenInstanceError(AttributeError):
@@ -76,6 +77,8 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
     namespace: dict[str, Any] = {"_set": object.__setattr__, "_none": _NO_DEFAULT}
     params, body, shown, fields = ["self"], [], [], []
     for name in names:
+        if name in _RESERVED or name.startswith(("_f_", "_d_")):  # the compiled __init__'s own names
+            raise TypeError(f"{cls.__name__}: a record field cannot be named {name!r}")
         value = cls.__dict__.get(name, _NO_DEFAULT)
         spec = value if isinstance(value, _Field) else _Field(value, None, True)
         fields.append((name, spec))
@@ -140,15 +143,16 @@ def _first_init(cls: type, fields: tuple[tuple[str, _Field], ...], frozen: bool,
             type.__setattr__(cls, "__init__", compiled)
             compiled(self, *args, **kwargs)
             return
-        if len(args) > len(names):
-            raise TypeError(f"{qualname}() takes {takes} but {len(args) + 1} were given")
-        values = dict(zip(names, args, strict=False))  # at most len(names): checked above
+        # CPython's order: each keyword in turn, then too many positional arguments, then missing ones
+        values = dict(zip(names, args, strict=False))
         for key, value in kwargs.items():
             if key not in specs:
                 raise TypeError(f"{qualname}() got an unexpected keyword argument {key!r}")
             if key in values:
                 raise TypeError(f"{qualname}() got multiple values for argument {key!r}")
             values[key] = value
+        if len(args) > len(names):
+            raise TypeError(f"{qualname}() takes {takes} but {len(args) + 1} were given")
         missing = [name for name in required if name not in values]
         if missing:
             raise TypeError(f"{qualname}() missing {_missing(missing)}")

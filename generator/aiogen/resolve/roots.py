@@ -53,8 +53,9 @@ def pinned_root(fleet: Fleet, path: PathKey, name: str, root: spec.Root) -> Root
         ctx.error(
             fpath,
             f"{shown(cert.subject)} names itself as its issuer, but its signature does not verify with its own "
-            "key (a damaged file, or a signature algorithm cryptography cannot verify); a root must be self-signed",
-            "export the root certificate again from the CA that issued it",
+            "key: another key of the same name signed it (a renewed or cross-signed CA), the file is damaged, "
+            "or its signature algorithm is one cryptography cannot verify; a root must be self-signed",
+            "use the certificate that the root's own key signs",
         )
         return None
     if not cert.self_signed:
