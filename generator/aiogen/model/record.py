@@ -114,7 +114,7 @@ def _make(cls: type[T], frozen: bool) -> type[T]:
 
 # Instances a class makes through the generic ``__init__`` before its own is compiled: a cold run
 # makes a few of most records (each ``exec`` costs ~0.1 ms: ~2.5 ms over the records of a render),
-# a fleet makes thousands of some (the compiled one is ~4 times faster per instance).
+# a fleet makes thousands of some (the compiled one is ~3.5 times faster per instance).
 COMPILE_AFTER = 16
 
 

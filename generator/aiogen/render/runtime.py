@@ -8,10 +8,10 @@ cache: ~2/3 of Jinja2's import, on every cold start, for code that is already co
 
 So `jinja2_runtime` registers the `jinja2` package without running its ``__init__`` (`deferred`)
 and imports `jinja2.runtime` (and what it imports: utils, nodes, exceptions, async_utils,
-markupsafe; `inspect`, which only async templates call, is deferred as well). The first other
-attribute asked of the package (``jinja2.Environment``, ``from jinja2 import ...``) runs the
-``__init__`` then (PEP 562 module ``__getattr__``), so any later user of Jinja2 in the process
-sees the whole package. `LeanEnvironment` is what the generated code reads, as
+markupsafe; in a one-shot command `inspect`, which only async templates call, is deferred too).
+The first other attribute asked of the package (``jinja2.Environment``, ``from jinja2 import
+...``) runs the ``__init__`` then (PEP 562 module ``__getattr__``), so any later user of Jinja2 in
+the process sees the whole package. `LeanEnvironment` is what the generated code reads, as
 `jinja2.Environment` defines it; `aiogen.render.compiled` runs a template here only when the
 build recorded that its code reads nothing else (no other filter or global, no test, no other
 template), otherwise through a real `jinja2.Environment`.
