@@ -161,6 +161,8 @@ OTHER_WRITERS = {
     "aiogen.rollout.git": "unpacks the spec's directory at a git revision into a private temporary directory",
     "aiogen.render.compiled": "install time: writes the compiled templates into the package, never user output",
     "aiogen.model.spec_codegen": "install time: writes the compiled spec validator into the package, never user output",
+    "aiogen.startup.regexes": "install time: writes the compiled regular expressions (and, in a checkout, their list)",
+    "aiogen.startup.regexes_collect": "a checkout's tool: renders each example into a temporary directory",
 }
 
 

@@ -157,7 +157,7 @@ def test_a_stale_compiled_file_is_ignored_and_the_output_is_the_same(tmp_path: P
     assert _render(tmp_path) == expected
 
 
-# ---------------------------------------------------------------- runtime.deferred: a module run on first use
+# ---------------------------------------------------------------- startup.deferral: a module run on first use
 
 
 @pytest.fixture
@@ -177,7 +177,7 @@ def _module(probe: Path, name: str, body: str) -> None:
 def test_a_deferred_module_runs_once_on_first_use_even_with_threads_asking_at_once(probe: Path) -> None:
     import threading
 
-    from aiogen.render.runtime import deferred
+    from aiogen.startup.deferral import deferred
 
     _module(probe, "deferred_probe_slow", "import time\ntime.sleep(0.05)\nVALUE = 42\n")
     module = deferred("deferred_probe_slow")
@@ -205,7 +205,7 @@ def test_a_deferred_module_runs_once_on_first_use_even_with_threads_asking_at_on
 
 
 def test_a_deferred_module_that_raises_fails_as_an_import_does_and_runs_again_when_asked(probe: Path) -> None:
-    from aiogen.render.runtime import deferred
+    from aiogen.startup.deferral import deferred
 
     _module(probe, "deferred_probe_bad", "FIRST = 1\nraise RuntimeError('broken')\n")
     module = deferred("deferred_probe_bad")
@@ -218,13 +218,12 @@ def test_a_deferred_module_that_raises_fails_as_an_import_does_and_runs_again_wh
 
 
 def test_a_deferred_module_asking_itself_for_a_name_not_defined_yet_gets_attribute_error(probe: Path) -> None:
-    from aiogen.render.runtime import deferred
+    from aiogen.startup.deferral import deferred
 
     _module(probe, "deferred_probe_self", "import sys\ntry:\n    sys.modules[__name__].LATER\nexcept AttributeError:\n"
             "    SAW = True\nLATER = 1\n\ndef __getattr__(name):\n    return f'own {name}'\n")
     module = deferred("deferred_probe_self")
     assert module is not None and module.SAW is True and module.LATER == 1
     assert module.anything == "own anything"  # the module's own __getattr__ stays once it has run
-    with pytest.raises(ValueError, match="only a top-level module"):
-        deferred("deferred_probe_self.sub")
+    assert deferred("deferred_probe_self.sub") is None  # not a package: it has no submodules
     assert deferred("deferred_probe_missing_module") is None

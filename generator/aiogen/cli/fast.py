@@ -21,7 +21,6 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -50,13 +49,18 @@ def command_module_names() -> set[str]:
 
 
 def prepare(argv: Sequence[str]) -> None:
-    """Called by the console script before anything is parsed: no collections for a one-shot command,
-    which may also leave `inspect` unloaded until something uses it (`aiogen.render.runtime`)."""
+    """Called by the console script before anything is parsed: the regular expressions compiled at
+    install time are put in ``re``'s cache (`aiogen.startup.regexes`); a one-shot command also runs
+    without collections, and leaves the modules its libraries import for calls it never makes
+    unloaded until something uses them (`aiogen.startup.deferral`)."""
+    from aiogen.startup import regexes
+
+    regexes.seed()
     if one_shot(argv):
         gc.disable()
-        from aiogen.render import runtime
+        from aiogen.startup import deferral
 
-        runtime.defer_inspect = True
+        deferral.defer_unused()
 
 
 def end(argv: Sequence[str], code: int) -> None:
@@ -134,6 +138,8 @@ def _good(key: str | None, value: str) -> bool:
 
 
 def _namespace(command: str, specs: list[str], options: dict[str, Any]) -> SimpleNamespace | None:
+    from pathlib import Path  # here, not above: `prepare` runs before pathlib (aiogen.startup.deferral)
+
     from aiogen.cli.options import parse_now
 
     if not specs or (command == "render" and (len(specs) != 1 or "output" not in options)):

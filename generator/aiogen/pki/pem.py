@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import os
 import re
 import stat
@@ -247,6 +246,7 @@ def pem_of(der: bytes) -> str:
 
 def _summary(cert: x509.Certificate, der: bytes) -> CertSummary:
     from cryptography import x509 as _x509
+    from cryptography.hazmat.primitives import hashes as _hashes
 
     try:
         bc = cert.extensions.get_extension_for_class(_x509.BasicConstraints).value
@@ -266,7 +266,7 @@ def _summary(cert: x509.Certificate, der: bytes) -> CertSummary:
         key_family=family,
         key_algorithm=algorithm,
         self_signed=cert.subject == cert.issuer and signed_by(cert, cert),
-        sha256=hashlib.sha256(der).hexdigest(),
+        sha256=cert.fingerprint(_hashes.SHA256()).hex(),
         pem=pem_of(der),
     )
 

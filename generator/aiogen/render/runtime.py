@@ -6,9 +6,10 @@ its environment (``undefined``, ``concat``, ``filters``, ``getattr``, ``getitem`
 `jinja2.environment` and with it the lexer, parser, compiler, every filter and the bytecode
 cache: ~2/3 of Jinja2's import, on every cold start, for code that is already compiled.
 
-So `jinja2_runtime` registers the `jinja2` package without running its ``__init__`` (`deferred`)
-and imports `jinja2.runtime` (and what it imports: utils, nodes, exceptions, async_utils,
-markupsafe; in a one-shot command `inspect`, which only async templates call, is deferred too).
+So `jinja2_runtime` registers the `jinja2` package without running its ``__init__``
+(`aiogen.startup.deferral.deferred`) and imports `jinja2.runtime` (and what it imports: utils, nodes,
+exceptions, async_utils, markupsafe; in a one-shot command `inspect`, which only async templates
+call, is deferred too: `aiogen.startup.deferral.ONE_SHOT`).
 The first other attribute asked of the package (``jinja2.Environment``, ``from jinja2 import
 ...``) runs the ``__init__`` then (PEP 562 module ``__getattr__``), so any later user of Jinja2 in
 the process sees the whole package. `LeanEnvironment` is what the generated code reads, as
@@ -24,13 +25,10 @@ from collections.abc import Callable, Iterator
 from types import CodeType, ModuleType
 from typing import Any
 
+from aiogen.startup.deferral import deferred
+
 # What the generated code may read from `LeanEnvironment` (aiogen.render.compiled checks at build time).
 LEAN_ATTRIBUTES = frozenset({"undefined", "concat", "filters", "getattr", "getitem"})
-
-
-# Set by a one-shot command line process (aiogen.cli.fast.prepare), which renders and exits: only
-# there is `inspect` deferred too. A process that imports aiogen as a library keeps its `inspect`.
-defer_inspect = False
 
 
 def jinja2_runtime() -> ModuleType:
@@ -40,75 +38,9 @@ def jinja2_runtime() -> ModuleType:
         return loaded
     if deferred("jinja2") is None:
         raise ImportError("Jinja2 is not installed", name="jinja2")
-    if defer_inspect:
-        # jinja2.nodes and jinja2.async_utils import `inspect` (with ast, dis and tokenize: ~4 ms) for two
-        # calls that only async templates make; its code runs if and when something in the process uses it
-        deferred("inspect")
     import jinja2.runtime
 
     return jinja2.runtime
-
-
-def deferred(name: str) -> ModuleType | None:
-    """Top-level module ``name`` registered without running its code; the code runs, once, when the
-    first missing attribute is asked of it (PEP 562 module ``__getattr__``), and the module is then
-    the ordinary one.
-
-    ``import name`` and submodule imports (a package's ``__path__`` is set) do not run it; ``from name
-    import x``, ``name.x``, ``hasattr`` and ``dir(name)`` do. Another thread asking meanwhile waits
-    for the code to have run; if it raises, the module leaves ``sys.modules`` as after a failed
-    import, and the next attribute asked runs the code again. Returns the module already loaded, if
-    any; None when ``name`` is not installed.
-    """
-    if "." in name:
-        raise ValueError(f"{name!r}: only a top-level module can be deferred")
-    loaded = sys.modules.get(name)
-    if loaded is not None:
-        return loaded
-    import importlib.util
-    from _thread import RLock
-
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        return None
-    module = importlib.util.module_from_spec(spec)
-    loader, lock, running = spec.loader, RLock(), [False]
-    namespace = vars(module)
-
-    def run() -> None:
-        with lock:  # another thread waits here until the code has run (or failed)
-            if namespace.get("__getattr__") is not complete or running[0]:
-                return  # it ran; or this thread is running it, and asks for a name not defined yet
-            running[0] = True
-            try:
-                loader.exec_module(module)
-            except BaseException:
-                if sys.modules.get(name) is module:
-                    del sys.modules[name]
-                raise
-            finally:
-                running[0] = False
-            for key, ours in (("__getattr__", complete), ("__dir__", listing)):
-                if namespace.get(key) is ours:  # the module's own, if it defines one, stays
-                    del namespace[key]
-
-    def complete(attribute: str) -> Any:
-        run()
-        if attribute in namespace:
-            return namespace[attribute]
-        own = namespace.get("__getattr__")
-        if own is not None and own is not complete:
-            return own(attribute)
-        raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
-
-    def listing() -> list[str]:
-        run()
-        own = namespace.get("__dir__")
-        return list(own()) if own is not None and own is not listing else sorted(namespace)
-
-    namespace.update(__getattr__=complete, __dir__=listing)
-    sys.modules[name] = module
-    return module
 
 
 class LeanEnvironment:

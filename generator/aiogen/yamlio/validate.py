@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from aiogen.model.spec import Topology
 
-M = TypeVar("M", bound="BaseModel")
+    M = TypeVar("M", bound=BaseModel)
+else:
+    M = TypeVar("M")  # the bound is for the type checker: at run time a string one compiles code (typing.ForwardRef)
 
 
 def validate_topology(doc: Document) -> Topology:

@@ -1,0 +1,3 @@
+"""How a cold `aiogen` process starts without paying for what it does not use: modules a library
+imports for calls aiogen never makes run only when used (`deferral`); regular expressions are
+compiled when aiogen is installed (`regexes`). Neither changes what a command does or prints."""

@@ -1,0 +1,154 @@
+"""Regular expressions compiled when aiogen is installed, never at run time.
+
+CPython compiles a regular expression with a parser and compiler written in Python, and PyYAML,
+cryptography, Jinja2, the standard library and aiogen compile ~50 of them as they are imported:
+~15 ms of a cold `aiogen render` (three of them, PyYAML's non-printable class, cryptography's RFC
+4514 string and Jinja2's URL pattern, ~12 ms). The engine itself (``_sre``) builds a pattern from
+the compiler's output in microseconds.
+
+So the patterns a cold `render`, `validate` and KRM function compile are listed in
+``regexes.json`` (`collect` lists them: ``python -m aiogen.startup.regexes --collect``), and the
+wheel build (`aiogen.render.compiled_build`) compiles each with the interpreter it builds for,
+into ``regexes.marshal`` (`write`). The console script's first step (`aiogen.cli.fast.prepare`)
+puts those patterns in the ``re`` module's own cache (`seed`), where ``re.compile`` finds them.
+Each one is the pattern ``re.compile`` would build (the tests compare them: a pattern's equality
+covers its compiled code); the engine checks the code again as it builds it.
+
+The file's first line is a key over the interpreter (its version and build, the engine's magic
+number and code size): a file made by another interpreter, a damaged one, or a ``re`` whose cache
+is not the one this knows, is ignored, and the patterns compile as usual. A pattern a library
+changes is not found in the cache and compiles as usual. Nothing is written at run time.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+HERE = os.path.dirname(os.path.abspath(__file__))  # a string: pathlib is not imported before `seed` runs
+LIST_NAME = "regexes.json"
+COMPILED_NAME = "regexes.marshal"
+
+# One compiled pattern: the ``re`` cache's key (pattern, flags as given) and ``_sre.compile``'s arguments.
+Entry = tuple[str | bytes, int, int, list[int], int, dict[str, int], tuple[str | None, ...]]
+
+
+def key() -> str:
+    """The interpreter a compiled file is good for: a pattern's code is the engine's, version by version."""
+    import _sre  # type: ignore[import-not-found]  # the engine: no stubs
+
+    return repr((sys.implementation.name, sys.version, sys.implementation.cache_tag, _sre.MAGIC, _sre.CODESIZE,
+                 sys.maxunicode)).encode("ascii", "backslashreplace").decode("ascii")
+
+
+def seed(directory: str | os.PathLike[str] = HERE) -> int:
+    """Put the file's patterns in ``re``'s cache, when the file is current; how many (0: none)."""
+    import re
+
+    cache = getattr(re, "_cache", None)
+    limit = getattr(re, "_MAXCACHE", 0)
+    if type(cache) is not dict:
+        return 0
+    try:
+        with open(os.path.join(directory, COMPILED_NAME), "rb") as handle:
+            first, payload = handle.readline(), handle.read()
+        if first.rstrip(b"\n").decode("ascii") != key():
+            return 0
+        entries = marshal.loads(payload)
+    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
+        return 0
+    if not isinstance(entries, list) or len(cache) + len(entries) > limit:
+        return 0  # more than the cache holds: it would drop patterns compiled already
+    import _sre
+
+    added = 0
+    for entry in entries:
+        try:
+            pattern, flags, final_flags, code, groups, groupindex, indexgroup = entry
+            compiled = _sre.compile(pattern, final_flags, code, groups, groupindex, indexgroup)
+        except Exception:  # a damaged entry (the engine refuses code it cannot run): compiled as usual
+            continue
+        cache.setdefault((type(pattern), pattern, flags), compiled)
+        added += 1
+    return added
+
+
+def compile_pattern(pattern: str | bytes, flags: int) -> Entry:
+    """What ``re.compile(pattern, flags)`` gives ``_sre.compile`` (``re._compiler.compile``'s steps)."""
+    from re import _compiler, _parser  # type: ignore[attr-defined]
+
+    parsed = _parser.parse(pattern, flags)
+    code = [int(word) for word in _compiler._code(parsed, flags)]
+    groupindex = {name: int(index) for name, index in parsed.state.groupdict.items()}
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    return (pattern, flags, int(flags | parsed.state.flags), code, parsed.state.groups - 1, groupindex,
+            tuple(indexgroup))
+
+
+def listed(directory: str | os.PathLike[str] = HERE) -> list[tuple[str | bytes, int]]:
+    """The patterns of ``regexes.json``: (pattern, flags), a bytes pattern as bytes."""
+    import json
+    from pathlib import Path
+
+    listing = json.loads(Path(directory, LIST_NAME).read_text(encoding="utf-8"))
+    return [(item["bytes"].encode("latin-1") if "bytes" in item else item["text"], int(item["flags"]))
+            for item in listing["patterns"]]
+
+
+def write(directory: str | os.PathLike[str] = HERE) -> Path:
+    """Compile the listed patterns with this interpreter into ``directory``'s ``regexes.marshal``."""
+    import re
+    from pathlib import Path
+
+    entries = [compile_pattern(pattern, flags) for pattern, flags in listed(directory)
+               if not flags & (re.DEBUG | re.LOCALE)]
+    target = Path(directory, COMPILED_NAME)
+    partial = target.with_name(f".{COMPILED_NAME}.{os.getpid()}.tmp")
+    try:
+        with open(partial, "xb") as handle:
+            handle.write(key().encode("ascii") + b"\n" + marshal.dumps(entries))
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def listing_text(patterns: list[tuple[str | bytes, int, str]]) -> str:
+    """``regexes.json``'s text for (pattern, flags, the module that compiles it): sorted by module and
+    pattern, ASCII (a pattern may hold a lone surrogate), one pattern a line."""
+    import json
+
+    lines = []
+    for pattern, flags, origin in sorted(patterns, key=lambda p: (p[2], isinstance(p[0], bytes), repr(p[0]), p[1])):
+        text = {"bytes": pattern.decode("latin-1")} if isinstance(pattern, bytes) else {"text": pattern}
+        lines.append(json.dumps({"from": origin, **text, "flags": flags}, ensure_ascii=True))
+    note = ("The regular expressions a cold aiogen render, validate and KRM function compile "
+            "(aiogen.startup.regexes): regenerate with python -m aiogen.startup.regexes --collect")
+    return f'{{"about": {json.dumps(note)},\n "patterns": [\n  ' + ",\n  ".join(lines) + "\n]}\n"
+
+
+def main(argv: list[str]) -> int:
+    """``DIRECTORY``: compile the listed patterns there (the build). ``--collect``: rewrite the list."""
+    if argv == ["--collect"]:
+        from pathlib import Path
+
+        from aiogen.startup import regexes_collect
+
+        patterns = regexes_collect.collect()
+        listing = Path(HERE, LIST_NAME)
+        listing.write_text(listing_text(patterns), encoding="utf-8")
+        print(f"{len(patterns)} patterns compiled at run time; {listing} rewritten")
+        return 0
+    print(write(argv[0] if argv else HERE))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,93 @@
+"""Which regular expressions a cold aiogen compiles: the list `aiogen.startup.regexes` is built from.
+
+Run from a checkout (``python -m aiogen.startup.regexes --collect``): each bundled example spec is
+rendered to standard output, to a directory, validated, and run as the KRM function, each in a
+fresh interpreter that records every pattern ``re`` compiles (with the compiled list unused). Never
+imported at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+# Installed first in a fresh interpreter: records each pattern ``re`` compiles (a cache miss), as
+# [text, is_bytes, flags, module that asked] in `sys.aiogen_regexes_compiled`.
+TRACE_SETUP = """\
+import sys
+import re._compiler as _compiler
+sys.aiogen_regexes_compiled = []
+def _traced(pattern, flags=0, _compile=_compiler.compile):
+    if isinstance(pattern, (str, bytes)):
+        frame = sys._getframe(1)
+        while frame.f_back is not None and frame.f_globals.get("__name__", "").split(".")[0] in ("re", "enum"):
+            frame = frame.f_back
+        sys.aiogen_regexes_compiled.append([pattern.decode("latin-1") if isinstance(pattern, bytes) else pattern,
+                                            isinstance(pattern, bytes), int(flags), frame.f_globals.get("__name__")])
+    return _compile(pattern, flags)
+_compiler.compile = _traced
+"""
+
+# Runs the console script as `aiogen` with argv[1:], the compiled list unused; prints what it compiled.
+_TRACE = TRACE_SETUP + """\
+from aiogen.startup import regexes
+regexes.seed = lambda directory=None: 0
+import os
+exit_now = os._exit
+def report(code):
+    import json
+    sys.stderr.write("\\n@@patterns " + json.dumps(sys.aiogen_regexes_compiled) + "\\n")
+    sys.stderr.flush()
+    exit_now(code)
+os._exit = report
+sys.argv = ["aiogen", *sys.argv[1:]]
+from aiogen.cli import app
+try:
+    app.console()
+except SystemExit as done:
+    report(done.code if isinstance(done.code, int) else 1)
+"""
+
+
+Found = tuple[str | bytes, int, str]  # pattern, flags, the module that compiled it
+
+
+def _run(argv: list[str], cwd: Path, stdin: str = "") -> list[Found]:
+    done = subprocess.run([sys.executable, "-c", _TRACE, *argv], input=stdin, capture_output=True, text=True,
+                          cwd=cwd, timeout=300, check=False)
+    marker = [line for line in done.stderr.splitlines() if line.startswith("@@patterns ")]
+    if not marker:
+        raise RuntimeError(f"aiogen {' '.join(argv)}: no pattern list: {done.stderr.strip()[-500:]}")
+    return [(text.encode("latin-1") if is_bytes else text, flags, str(origin))
+            for text, is_bytes, flags, origin in json.loads(marker[-1].removeprefix("@@patterns "))]
+
+
+def collect(examples: Path = REPO / "examples") -> list[Found]:
+    """Every pattern compiled by the cold commands over ``examples``' specs, each once."""
+    specs = sorted(examples.glob("*.yaml"))
+    if not specs:
+        raise RuntimeError(f"{examples}: no example specs (run --collect from a checkout)")
+    found: list[Found] = []
+    for spec in specs:
+        with tempfile.TemporaryDirectory() as scratch:
+            found += _run(["render", str(spec), "-o", "-"], spec.parent)
+            found += _run(["render", str(spec), "-o", str(Path(scratch, "out"))], spec.parent)
+        found += _run(["validate", str(spec)], spec.parent)
+        resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
+                         "functionConfig": _spec_document(spec)}
+        found += _run([], spec.parent, stdin=json.dumps(resource_list))
+    first: dict[tuple[str | bytes, int], str] = {}
+    for pattern, flags, origin in sorted(found, key=lambda f: f[2]):
+        first.setdefault((pattern, flags), origin)
+    return [(pattern, flags, origin) for (pattern, flags), origin in first.items()]
+
+
+def _spec_document(spec: Path) -> object:
+    import yaml
+
+    return yaml.safe_load(spec.read_text(encoding="utf-8"))
