@@ -88,22 +88,26 @@ def load() -> list[float]:
 
 
 
-# What an install makes ahead of time: the compiled templates and the Topology validator. Each: the
-# module that writes it, and a check that exits 0 when the file the venv's aiogen would load is current.
+# What an install makes ahead of time: the compiled templates, the Topology validator and the compiled
+# regular expressions. Each: the module that writes it, and a check that exits 0 when the file the
+# venv's aiogen would load is current.
 AHEAD_OF_TIME = {
     "compiled_templates": ("aiogen.render.compiled", "from aiogen.render import compiled\n"
                            "raise SystemExit(0 if compiled.current() else 3)\n"),
     "spec_validator": ("aiogen.model.spec_codegen", "from aiogen.model import spec_compiled\n"
                        "raise SystemExit(0 if spec_compiled.load() else 3)\n"),
+    "regular_expressions": ("aiogen.startup.regexes", "from aiogen.startup import regexes\n"
+                            "raise SystemExit(0 if regexes.current() else 3)\n"),
 }
 
 
 def install_step(tools: Tools) -> dict[str, Any]:
-    """What `pip install` does, checked for this venv: the templates and the spec validator made ahead of time.
+    """What `pip install` does, checked for this venv: the templates, the spec validator and the regular
+    expressions made ahead of time.
 
-    A wheel carries `templates/compiled.marshal` and `model/spec_compiled.marshal` from its build, and
-    `pip install -e .` writes them into the source tree. They go stale when the templates, the spec
-    models or pydantic change afterwards; then they are made again here, once, before any measurement
+    A wheel carries `templates/compiled.marshal`, `model/spec_compiled.marshal` and
+    `startup/regexes.marshal` from its build, and `pip install -e .` writes them into the source tree.
+    They go stale when the templates, the spec models, pydantic or the interpreter change afterwards; then they are made again here, once, before any measurement
     (nothing is kept between the measured runs themselves). Without them aiogen is still correct,
     only slower to start.
     """

@@ -55,6 +55,7 @@ def test_quick_mode_reports_machine_and_targets(quick: tuple[dict[str, Any], str
     assert len(results["targets"]) == 9
     assert results["install"]["compiled_templates"] in {"current", "built"}
     assert results["install"]["spec_validator"] in {"current", "built"}
+    assert results["install"]["regular_expressions"] in {"current", "built"}
     assert {"startup", "plugin", "fleet", "simulate", "phases"} <= results.keys()
     for heading in ("Start-up", "Plugin overhead", "Fleet scale", "Simulation", "Targets"):
         assert heading in table

@@ -78,6 +78,25 @@ def seed(directory: str | os.PathLike[str] = HERE) -> int:
     return added
 
 
+def current(directory: str | os.PathLike[str] = HERE) -> bool:
+    """Is ``directory``'s compiled file there, made by this interpreter, with every listed pattern?"""
+    try:
+        with open(os.path.join(directory, COMPILED_NAME), "rb") as handle:
+            first, payload = handle.readline(), handle.read()
+        entries = marshal.loads(payload) if first.rstrip(b"\n").decode("ascii") == key() else []
+        compiled = {(entry[0], entry[1]) for entry in entries}
+    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError, IndexError):
+        return False
+    return bool(compiled) and compiled == set(_compilable(listed(directory)))
+
+
+def _compilable(patterns: list[tuple[str | bytes, int]]) -> list[tuple[str | bytes, int]]:
+    """The patterns ``re`` caches (not those compiled with DEBUG, nor LOCALE's, which depend on the locale)."""
+    import re
+
+    return [(pattern, flags) for pattern, flags in patterns if not flags & (re.DEBUG | re.LOCALE)]
+
+
 def compile_pattern(pattern: str | bytes, flags: int) -> Entry:
     """What ``re.compile(pattern, flags)`` gives ``_sre.compile`` (``re._compiler.compile``'s steps)."""
     from re import _compiler, _parser  # type: ignore[attr-defined]
@@ -104,11 +123,9 @@ def listed(directory: str | os.PathLike[str] = HERE) -> list[tuple[str | bytes, 
 
 def write(directory: str | os.PathLike[str] = HERE) -> Path:
     """Compile the listed patterns with this interpreter into ``directory``'s ``regexes.marshal``."""
-    import re
     from pathlib import Path
 
-    entries = [compile_pattern(pattern, flags) for pattern, flags in listed(directory)
-               if not flags & (re.DEBUG | re.LOCALE)]
+    entries = [compile_pattern(pattern, flags) for pattern, flags in _compilable(listed(directory))]
     target = Path(directory, COMPILED_NAME)
     partial = target.with_name(f".{COMPILED_NAME}.{os.getpid()}.tmp")
     try:
@@ -144,7 +161,7 @@ def main(argv: list[str]) -> int:
         patterns = regexes_collect.collect()
         listing = Path(HERE, LIST_NAME)
         listing.write_text(listing_text(patterns), encoding="utf-8")
-        print(f"{len(patterns)} patterns compiled at run time; {listing} rewritten")
+        print(f"{len(patterns)} patterns compiled at run time; {listing} rewritten; {write(HERE)} compiled")
         return 0
     print(write(argv[0] if argv else HERE))
     return 0
