@@ -107,9 +107,9 @@ def install_step(tools: Tools) -> dict[str, Any]:
 
     A wheel carries `templates/compiled.marshal`, `model/spec_compiled.marshal` and
     `startup/regexes.marshal` from its build, and `pip install -e .` writes them into the source tree.
-    They go stale when the templates, the spec models, pydantic or the interpreter change afterwards; then they are made again here, once, before any measurement
-    (nothing is kept between the measured runs themselves). Without them aiogen is still correct,
-    only slower to start.
+    They go stale when the templates, the spec models, pydantic or the interpreter change afterwards;
+    then they are made again here, once, before any measurement (nothing is kept between the measured
+    runs themselves). Without them aiogen is still correct, only slower to start.
     """
     step: dict[str, Any] = {}
     notes = []
