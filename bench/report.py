@@ -68,7 +68,7 @@ def markdown(results: dict[str, Any]) -> str:
                      f"same documents: {_fmt(p['same_output'])}")
         if "reader_ratio" in p:
             lines.append(f"\nreading the spec and its PEMs with PyYAML and cryptography alone / printer: "
-                         f"{p['reader_ratio']}× (no target: the least a function reading them this way pays)")
+                         f"{p['reader_ratio']}× (no target: those libraries imported as they come, nothing rendered)")
     lines += _fleet_markdown(results["fleet"])
     sim = results["simulate"]
     lines += ["", f"### Simulation: `aiogen simulate`, {sim.get('clusters')} clusters, EC keys", ""]

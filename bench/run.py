@@ -130,7 +130,8 @@ with open({path!r}, "rb") as handle:
 
 # No target: the printer, after reading what aiogen's exec function must read with the libraries aiogen
 # reads it with (the ResourceList by libyaml, each PEM the spec names by cryptography, each root's
-# self-signature checked): the least any exec function built on them pays before it renders anything.
+# self-signature checked), the libraries imported as they come (aiogen compiles their regular
+# expressions at install time and defers what they import for calls it never makes: aiogen.startup).
 _READER = """#!{python}
 import gc, sys
 gc.disable()

@@ -45,13 +45,19 @@ def defer_unused() -> None:
 
 
 class StandIn:
-    """``module.name`` before the module's code has run: calling it, or asking it for an attribute,
-    runs that code, then calls the module's own ``name`` or asks it."""
+    # ``module.name`` before the module's code has run: calling it, or asking it for an attribute (its
+    # ``__doc__`` too), runs that code, then calls the module's own ``name`` or asks it. What its class
+    # defines is its own: ``type()``, ``isinstance``, ``repr`` and ``__module__``.
 
     __slots__ = ("_resolve",)
 
     def __init__(self, resolve: Callable[[], Any]) -> None:
         self._resolve = resolve
+
+    @property
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        doc: str | None = getattr(self._resolve(), "__doc__", None)
+        return doc
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._resolve()(*args, **kwargs)
@@ -66,17 +72,25 @@ def deferred(name: str, *, stand_ins: Sequence[str] = ()) -> ModuleType | None:
 
     ``import name`` and submodule imports (a package's ``__path__`` is set) do not run it; ``from name
     import x``, ``name.x``, ``hasattr`` and ``dir(name)`` do, except for the names in ``stand_ins``:
-    ``from name import f`` gets a `StandIn` for ``f``. The packages of a submodule are not imported
-    (it is found through their paths); one that is loaded gets the submodule as an attribute, as an
-    import gives it, unless it has one by that name. Another thread asking meanwhile waits for the
-    code to have run; if it raises, the module leaves ``sys.modules`` (and its package) as after a
-    failed import, and the next use runs the code again. Returns the module already loaded, if any;
-    None when ``name`` is not installed.
+    ``from name import f`` gets a `StandIn` for ``f``. A submodule's packages that are not loaded
+    yet are deferred too (their code runs when they are used), and each package has its submodule
+    as an attribute, as an import gives it, unless it has one by that name. Another thread asking
+    meanwhile waits for the code to have run; if it raises, the module leaves ``sys.modules`` (and
+    its package) as after a failed import, and the next use runs the code again. Returns the module
+    already loaded, if any; None when ``name`` is not installed.
     """
+    import importlib.util
+
     loaded = sys.modules.get(name)
     if loaded is not None:
         return loaded
-    spec = _find(name)
+    package_name = name.rpartition(".")[0]
+    if package_name and deferred(package_name) is None:
+        return None
+    try:
+        spec = importlib.util.find_spec(name)  # a deferred package answers __path__ without running
+    except (ImportError, AttributeError, ValueError):  # a package without __path__ (a module), ...
+        return None
     if spec is None or spec.loader is None:
         return None
     return _Deferred(name, spec, stand_ins).module
@@ -101,7 +115,7 @@ class _Deferred:
         self.attach()
 
     def attach(self) -> None:
-        """Give a loaded package its submodule as an attribute, unless it has one by that name."""
+        """Give the package its submodule as an attribute, unless it has one by that name."""
         package = sys.modules.get(self.package_name) if self.package_name else None
         if package is not None and self.attribute_name not in vars(package):
             setattr(package, self.attribute_name, self.module)
@@ -156,25 +170,3 @@ class _Deferred:
 
         placeholder = StandIn(resolve)
         return placeholder
-
-
-def _find(name: str) -> Any:
-    """The spec of module ``name``, its packages not imported (a loaded package's path is used)."""
-    import importlib.util
-    from importlib.machinery import PathFinder
-
-    parts = name.split(".")
-    path = None
-    for depth in range(1, len(parts) + 1):
-        prefix = ".".join(parts[:depth])
-        package = sys.modules.get(prefix) if depth < len(parts) else None
-        if package is not None:
-            path = getattr(package, "__path__", None)
-        else:
-            found = importlib.util.find_spec(prefix) if depth == 1 else PathFinder.find_spec(prefix, path)
-            if found is None or depth == len(parts):
-                return found
-            path = found.submodule_search_locations
-        if path is None:
-            return None  # not a package: it has no submodules
-    return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -117,8 +117,17 @@ def listed(directory: str | os.PathLike[str] = HERE) -> list[tuple[str | bytes, 
     from pathlib import Path
 
     listing = json.loads(Path(directory, LIST_NAME).read_text(encoding="utf-8"))
-    return [(item["bytes"].encode("latin-1") if "bytes" in item else item["text"], int(item["flags"]))
-            for item in listing["patterns"]]
+    return [(_pattern_of(item), int(item["flags"])) for item in listing["patterns"]]
+
+
+def _pattern_of(item: dict[str, Any]) -> str | bytes:
+    """A listed pattern: ``text``; ``bytes`` (one character a byte); ``code_points``, for text that
+    holds a surrogate (JSON would read two side by side back as one character)."""
+    if "bytes" in item:
+        return str(item["bytes"]).encode("latin-1")
+    if "code_points" in item:
+        return "".join(map(chr, item["code_points"]))
+    return str(item["text"])
 
 
 def write(directory: str | os.PathLike[str] = HERE) -> Path:
@@ -144,7 +153,13 @@ def listing_text(patterns: list[tuple[str | bytes, int, str]]) -> str:
 
     lines = []
     for pattern, flags, origin in sorted(patterns, key=lambda p: (p[2], isinstance(p[0], bytes), repr(p[0]), p[1])):
-        text = {"bytes": pattern.decode("latin-1")} if isinstance(pattern, bytes) else {"text": pattern}
+        text: dict[str, Any]
+        if isinstance(pattern, bytes):
+            text = {"bytes": pattern.decode("latin-1")}
+        elif any("\ud800" <= character <= "\udfff" for character in pattern):
+            text = {"code_points": [ord(character) for character in pattern]}
+        else:
+            text = {"text": pattern}
         lines.append(json.dumps({"from": origin, **text, "flags": flags}, ensure_ascii=True))
     note = ("The regular expressions a cold aiogen render, validate and KRM function compile "
             "(aiogen.startup.regexes): regenerate with python -m aiogen.startup.regexes --collect")
