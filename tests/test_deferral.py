@@ -139,6 +139,19 @@ def test_a_package_imported_after_its_submodule_was_deferred_has_it_as_an_attrib
     assert deferred_probe_pkg.sub is module
 
 
+@pytest.mark.xfail(strict=True, reason="deferral: the packages of a deferred submodule are never imported, so "
+                   "`import pkg.inner.leaf as leaf` raises ImportError (cannot import name 'inner' from 'pkg')")
+def test_a_deferred_submodule_two_packages_deep_imports_with_as(probe: Path) -> None:
+    _package(probe)
+    (probe / "deferred_probe_pkg" / "inner").mkdir()
+    (probe / "deferred_probe_pkg" / "inner" / "__init__.py").write_text("")
+    _module(probe, "deferred_probe_pkg.inner.leaf", "VALUE = 5\n")
+    deferred("deferred_probe_pkg.inner.leaf")
+    import deferred_probe_pkg.inner.leaf as leaf  # type: ignore[import-not-found]  # as without deferral
+
+    assert leaf.VALUE == 5
+
+
 def test_a_deferred_module_is_not_a_package_without_running_and_a_deferred_package_keeps_its_path(
         probe: Path) -> None:
     _package(probe)
