@@ -1,11 +1,11 @@
 """What `pip install` (editable or wheel) makes ahead of time is there and current in this venv.
 
 `.ci/run` installs aiogen with `pip install -e .`; the build hook (aiogen.render.compiled_build)
-then writes the compiled templates and the spec validator into the source tree. Were the hook to
-fail silently, every command would still be right but start at the speed of the pydantic models
-and Jinja2's compiler: this is the test that notices. After editing the templates or
-generator/aiogen/model/spec*.py, run `.venv/bin/pip install -e .` again (or the two
-`python -m` commands named below).
+then writes the compiled templates, the spec validator and the compiled regular expressions into
+the source tree. Were the hook to fail silently, every command would still be right but start at
+the speed of the pydantic models, Jinja2's compiler and `re`'s: this is the test that notices.
+After editing the templates, generator/aiogen/model/spec*.py or startup/regexes.json, run
+`.venv/bin/pip install -e .` again (or the `python -m` commands named below).
 """
 
 from __future__ import annotations
@@ -31,3 +31,12 @@ def test_the_spec_validator_is_current_and_render_imports_no_pydantic() -> None:
                    "raise SystemExit(0 if spec_compiled.load() and 'pydantic' not in sys.modules else 3)")
     assert run.returncode == 0, ("model/spec_compiled.marshal is missing or stale: "
                                  f"{AGAIN.format(module='aiogen.model.spec_codegen')}")
+
+
+def test_the_compiled_regular_expressions_are_current() -> None:
+    run = _current("import re\nfrom aiogen.startup import regexes\n"
+                   "listed = [f for _, f in regexes.listed() if not f & (re.DEBUG | re.LOCALE)]\n"
+                   "seeded = regexes.seed()\nprint(seeded, len(listed))\n"
+                   "raise SystemExit(0 if seeded == len(listed) > 40 else 3)")
+    assert run.returncode == 0, (f"startup/regexes.marshal is missing or stale (seeded, listed: {run.stdout.strip()}"
+                                 f"{run.stderr.strip()}): {AGAIN.format(module='aiogen.startup.regexes')}")

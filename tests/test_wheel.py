@@ -4,6 +4,7 @@ spec validator built ahead of time: pydantic is not imported)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,14 @@ def test_wheel_renders_examples_like_the_source_tree(tmp_path: Path) -> None:
     used = subprocess.run([str(python), "-c", probe, "validate", "fleet.yaml"], cwd=work, capture_output=True,
                           text=True, env=env, timeout=120)
     assert used.returncode == 0 and used.stderr.splitlines()[-1] == "['pydantic_core._pydantic_core']", used.stderr
+    # the regular expressions the wheel build compiled (aiogen.startup.regexes) are in it, current, and seeded
+    assert "aiogen/startup/regexes.marshal" in zipfile.ZipFile(wheel).namelist()
+    from aiogen.startup import regexes
+
+    seedable = [f for _, f in regexes.listed() if not f & (re.DEBUG | re.LOCALE)]
+    seeded = subprocess.run([str(python), "-c", "from aiogen.startup import regexes; print(regexes.seed())"],
+                            cwd=work, capture_output=True, text=True, env=env, timeout=120)
+    assert seeded.stdout.strip() == str(len(seedable)) and len(seedable) > 40, seeded.stderr
     schema = subprocess.run([str(env_dir / "bin" / "aiogen"), "schema"], cwd=work, capture_output=True, text=True)
     assert schema.stdout == (REPO / "schemas" / "topology.schema.json").read_text()
     loc = subprocess.run([str(python), "-c", "import aiogen, pathlib; print(pathlib.Path(aiogen.__file__).parent)"],
@@ -120,6 +129,7 @@ def test_the_sdist_builds_a_wheel_with_templates_schemas_and_licence(tmp_path: P
     dist_info = wheel.name.split("-py3")[0]
     assert {f"{dist_info}.dist-info/licenses/LICENSE", f"{dist_info}.dist-info/entry_points.txt"} <= names
     assert {"aiogen/cli/app.py", "aiogen/render/templates.py", "aiogen/pipeline.py"} <= names
+    assert {"aiogen/startup/regexes.json", "aiogen/startup/regexes.marshal"} <= names  # the list, and compiled
     assert not any(name.startswith(("tests/", "examples/", "bench/")) for name in names)
     metadata = zipfile.ZipFile(wheel).read(f"{dist_info}.dist-info/METADATA").decode()
     assert "\nName: aiogen-pki\n" in metadata and "\nLicense-Expression: Apache-2.0\n" in metadata
