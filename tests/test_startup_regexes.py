@@ -210,8 +210,6 @@ def test_the_listing_file_is_as_the_collector_writes_it() -> None:
     assert len(set(LISTED)) == len(LISTED)
 
 
-@pytest.mark.xfail(strict=True, reason="listing_text/listed: two lone surrogates side by side (high, low) are "
-                   "written as a JSON surrogate pair, which json.loads reads back as one astral character")
 def test_adjacent_lone_surrogates_round_trip(tmp_path: Path) -> None:
     (tmp_path / regexes.LIST_NAME).write_text(regexes.listing_text([("[\ud800\udc00]", 0, "tests")]),
                                               encoding="utf-8")

@@ -47,7 +47,8 @@ def key() -> str:
 
 
 def seed(directory: str | os.PathLike[str] = HERE) -> int:
-    """Put the file's patterns in ``re``'s cache, when the file is current; how many (0: none)."""
+    """Put the file's patterns in ``re``'s cache, when the file is current: how many of its patterns
+    the cache now holds (those compiled already included), 0 when none."""
     import re
 
     cache = getattr(re, "_cache", None)
@@ -73,7 +74,7 @@ def seed(directory: str | os.PathLike[str] = HERE) -> int:
             compiled = _sre.compile(pattern, final_flags, code, groups, groupindex, indexgroup)
         except Exception:  # a damaged entry (the engine refuses code it cannot run): compiled as usual
             continue
-        cache.setdefault((type(pattern), pattern, flags), compiled)
+        cache.setdefault((type(pattern), pattern, flags), compiled)  # one compiled already stays
         added += 1
     return added
 
