@@ -167,10 +167,38 @@ def test_an_entry_the_engine_refuses_is_skipped_and_compiled_as_usual(tmp_path: 
     victim = entries[3]
     entries[3] = (*victim[:3], [1, 2, 3], *victim[4:])  # code the engine cannot run
     shutil.copy(Path(regexes.HERE, regexes.LIST_NAME), tmp_path / regexes.LIST_NAME)
-    (tmp_path / regexes.COMPILED_NAME).write_bytes(regexes.key().encode("ascii") + b"\n" + marshal.dumps(entries))
+    (tmp_path / regexes.COMPILED_NAME).write_bytes(_signed(marshal.dumps(entries)))
     found = _fresh(_SEED_AND_USE, str(tmp_path), json.dumps(SAMPLES))
     assert found["seeded"] == len(SEEDABLE) - 1
     assert found["calls"] == [repr(victim[0])] and found["unlike"] == []
+
+
+def _signed(payload: bytes) -> bytes:
+    """A compiled file for ``payload``, its first line naming this interpreter and the payload's digest."""
+    digest = regexes._digest()
+    digest.update(payload)
+    return f"{regexes.key()} {digest.hexdigest()}\n".encode("ascii") + payload
+
+
+def test_a_file_whose_code_was_changed_but_still_runs_is_not_used(tmp_path: Path) -> None:
+    """The engine accepts any code it can run: a literal changed in place would match other text. The
+    file's first line holds its payload's digest, so such a file is refused whole."""
+    shutil.copy(Path(regexes.HERE, regexes.LIST_NAME), tmp_path / regexes.LIST_NAME)
+    written = regexes.write(tmp_path).read_bytes()
+    first, payload = written.split(b"\n", 1)
+    entries = marshal.loads(payload)
+    index = next(i for i, entry in enumerate(entries) if entry[0] == r"^---[ \t]*(#.*)?$")
+    pattern, flags, final, code, groups, groupindex, indexgroup = entries[index]
+    changed = [33 if word == 35 else word for word in code]  # LITERAL '#' becomes '!'
+    assert changed != code
+    entries[index] = (pattern, flags, final, changed, groups, groupindex, indexgroup)
+    (tmp_path / regexes.COMPILED_NAME).write_bytes(first + b"\n" + marshal.dumps(entries))
+    assert _fresh("from aiogen.startup import regexes\nimport json, sys\n"
+                  "print(json.dumps({'seeded': regexes.seed(sys.argv[1]), 'current': regexes.current(sys.argv[1])}))",
+                  str(tmp_path)) == {"seeded": 0, "current": False}
+    (tmp_path / regexes.COMPILED_NAME).write_bytes(_signed(marshal.dumps(entries)))  # re-signed: the engine runs it
+    assert _fresh("from aiogen.startup import regexes\nimport re, json, sys\nregexes.seed(sys.argv[1])\n"
+                  "print(json.dumps(bool(re.compile(r'^---[ \\t]*(#.*)?$').match('--- !x'))))", str(tmp_path)) is True
 
 
 def test_the_listing_holds_every_pattern_aiogen_compiles_cold(tmp_path: Path) -> None:
@@ -219,3 +247,18 @@ def test_adjacent_lone_surrogates_round_trip(tmp_path: Path) -> None:
 def _origins() -> list[str]:
     listing = json.loads(Path(regexes.HERE, regexes.LIST_NAME).read_text(encoding="utf-8"))
     return [str(item["from"]) for item in listing["patterns"]]
+
+
+def test_a_pattern_that_warns_as_it_compiles_is_left_to_compile_at_run_time(tmp_path: Path) -> None:
+    """A seeded pattern never compiles, so it could not warn: one that warns (a possible nested set)
+    is not compiled ahead of time, and still warns when a program compiles it."""
+    listing = [("[[a]", 0, "tests"), ("[a]b", 0, "tests")]
+    (tmp_path / regexes.LIST_NAME).write_text(regexes.listing_text(listing), encoding="utf-8")
+    regexes.write(tmp_path)
+    assert [entry[0] for entry in regexes.compile_listed(tmp_path)] == ["[a]b"]
+    assert regexes.current(tmp_path)
+    found = _fresh("import json, re, sys, warnings\nfrom aiogen.startup import regexes\n"
+                   "seeded = regexes.seed(sys.argv[1])\nwarnings.simplefilter('error')\n"
+                   "try:\n    re.compile('[[a]')\n    warned = False\nexcept FutureWarning:\n    warned = True\n"
+                   "print(json.dumps([seeded, warned]))", str(tmp_path))
+    assert found == [1, True]

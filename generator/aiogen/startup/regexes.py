@@ -12,12 +12,14 @@ wheel build (`aiogen.render.compiled_build`) compiles each with the interpreter 
 into ``regexes.marshal`` (`write`). The console script's first step (`aiogen.cli.fast.prepare`)
 puts those patterns in the ``re`` module's own cache (`seed`), where ``re.compile`` finds them.
 Each one is the pattern ``re.compile`` would build (the tests compare them: a pattern's equality
-covers its compiled code); the engine checks the code again as it builds it.
+covers its compiled code). A pattern that warns as it compiles is left out (it would not warn).
 
-The file's first line is a key over the interpreter (its version and build, the engine's magic
-number and code size): a file made by another interpreter, a damaged one, or a ``re`` whose cache
-is not the one this knows, is ignored, and the patterns compile as usual. A pattern a library
-changes is not found in the cache and compiles as usual. Nothing is written at run time.
+The file's first line names what the code depends on (`key`: the Python version, the engine's
+magic number and limits, the bytes of ``re``'s parser and compiler) and the digest of the rest: a
+file made for another interpreter, a damaged one (the engine runs any code it can, a changed
+literal too), or a ``re`` whose cache is not the one this knows, is ignored, and the patterns
+compile as usual. A pattern a library changes is not found in the cache and compiles as usual.
+Nothing is written at run time.
 """
 
 from __future__ import annotations
@@ -39,11 +41,40 @@ Entry = tuple[str | bytes, int, int, list[int], int, dict[str, int], tuple[str |
 
 
 def key() -> str:
-    """The interpreter a compiled file is good for: a pattern's code is the engine's, version by version."""
+    """What a pattern's compiled code depends on: the engine (its magic number and limits), the
+    interpreter's version, and the bytes of ``re``'s parser and compiler (a build that patches them
+    has another key); not the build date, so a wheel serves every build of the same Python."""
     import _sre  # type: ignore[import-not-found]  # the engine: no stubs
+    from re import _casefix, _compiler, _constants, _parser  # type: ignore[attr-defined]
 
-    return repr((sys.implementation.name, sys.version, sys.implementation.cache_tag, _sre.MAGIC, _sre.CODESIZE,
-                 sys.maxunicode)).encode("ascii", "backslashreplace").decode("ascii")
+    sources = _digest()
+    for module in (_parser, _compiler, _constants, _casefix):
+        with open(module.__file__, "rb") as handle:
+            sources.update(handle.read())
+    engine = (_sre.MAGIC, _sre.CODESIZE, _sre.MAXREPEAT, _sre.MAXGROUPS, sys.maxunicode)
+    return repr((sys.implementation.name, sys.version_info[:2], engine, sources.hexdigest()))
+
+
+def _digest() -> Any:
+    """BLAKE2b from its own small module: `hashlib` would load OpenSSL's libcrypto (~3 ms)."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # an interpreter built without it
+        from hashlib import blake2b
+    return blake2b(digest_size=16)
+
+
+def _read(directory: str | os.PathLike[str]) -> Any:
+    """The entries of ``directory``'s compiled file; ValueError when it is not for this interpreter,
+    or its payload is not the one its first line names."""
+    with open(os.path.join(directory, COMPILED_NAME), "rb") as handle:
+        first, payload = handle.readline(), handle.read()
+    made_for, _, payload_digest = first.rstrip(b"\n").decode("ascii").rpartition(" ")
+    check = _digest()
+    check.update(payload)
+    if made_for != key() or payload_digest != check.hexdigest():
+        raise ValueError("stale or damaged")
+    return marshal.loads(payload)
 
 
 def seed(directory: str | os.PathLike[str] = HERE) -> int:
@@ -56,12 +87,8 @@ def seed(directory: str | os.PathLike[str] = HERE) -> int:
     if type(cache) is not dict:
         return 0
     try:
-        with open(os.path.join(directory, COMPILED_NAME), "rb") as handle:
-            first, payload = handle.readline(), handle.read()
-        if first.rstrip(b"\n").decode("ascii") != key():
-            return 0
-        entries = marshal.loads(payload)
-    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError):
+        entries = _read(directory)
+    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError, AttributeError, ImportError):
         return 0
     if not isinstance(entries, list) or len(cache) + len(entries) > limit:
         return 0  # more than the cache holds: it would drop patterns compiled already
@@ -82,20 +109,29 @@ def seed(directory: str | os.PathLike[str] = HERE) -> int:
 def current(directory: str | os.PathLike[str] = HERE) -> bool:
     """Is ``directory``'s compiled file there, made by this interpreter, with every listed pattern?"""
     try:
-        with open(os.path.join(directory, COMPILED_NAME), "rb") as handle:
-            first, payload = handle.readline(), handle.read()
-        entries = marshal.loads(payload) if first.rstrip(b"\n").decode("ascii") == key() else []
-        compiled = {(entry[0], entry[1]) for entry in entries}
-    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError, IndexError):
+        compiled = {(entry[0], entry[1]) for entry in _read(directory)}
+    except (OSError, ValueError, EOFError, TypeError, UnicodeDecodeError, AttributeError, ImportError, IndexError):
         return False
-    return bool(compiled) and compiled == set(_compilable(listed(directory)))
+    return bool(compiled) and compiled == {(entry[0], entry[1]) for entry in compile_listed(directory)}
 
 
-def _compilable(patterns: list[tuple[str | bytes, int]]) -> list[tuple[str | bytes, int]]:
-    """The patterns ``re`` caches (not those compiled with DEBUG, nor LOCALE's, which depend on the locale)."""
+def compile_listed(directory: str | os.PathLike[str] = HERE) -> list[Entry]:
+    """Each listed pattern compiled, but those ``re`` does not cache (DEBUG; LOCALE's depend on the
+    locale) and those that warn as they compile (they are left to compile at run time, warning then)."""
     import re
+    import warnings
 
-    return [(pattern, flags) for pattern, flags in patterns if not flags & (re.DEBUG | re.LOCALE)]
+    entries = []
+    for pattern, flags in listed(directory):
+        if flags & (re.DEBUG | re.LOCALE):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                entries.append(compile_pattern(pattern, flags))
+            except Warning:
+                continue
+    return entries
 
 
 def compile_pattern(pattern: str | bytes, flags: int) -> Entry:
@@ -135,12 +171,14 @@ def write(directory: str | os.PathLike[str] = HERE) -> Path:
     """Compile the listed patterns with this interpreter into ``directory``'s ``regexes.marshal``."""
     from pathlib import Path
 
-    entries = [compile_pattern(pattern, flags) for pattern, flags in _compilable(listed(directory))]
+    payload = marshal.dumps(compile_listed(directory))
+    payload_digest = _digest()
+    payload_digest.update(payload)
     target = Path(directory, COMPILED_NAME)
     partial = target.with_name(f".{COMPILED_NAME}.{os.getpid()}.tmp")
     try:
         with open(partial, "xb") as handle:
-            handle.write(key().encode("ascii") + b"\n" + marshal.dumps(entries))
+            handle.write(f"{key()} {payload_digest.hexdigest()}\n".encode("ascii") + payload)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
