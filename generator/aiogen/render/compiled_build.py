@@ -3,9 +3,9 @@ validator (`model/spec_compiled.marshal`) and the regular expressions a cold sta
 (`startup/regexes.marshal`) into the wheel.
 
 setuptools loads this file by path for `[tool.setuptools.cmdclass]` (pyproject.toml); aiogen
-never imports it at run time. After the usual `build_py`, it runs `python -m aiogen.render.compiled`
-, `python -m aiogen.model.spec_codegen` and `python -m aiogen.startup.regexes` on the built
-package, so an installed aiogen starts without compiling its templates or regular expressions or
+never imports it at run time. After the usual `build_py`, it runs `python -m
+aiogen.render.compiled`, `python -m aiogen.model.spec_codegen` and `python -m aiogen.startup.regexes`
+on the built package, so an installed aiogen starts without compiling its templates or regular expressions or
 importing pydantic. If one fails (Jinja2 or pydantic missing from the build environment), the
 wheel is built without that file, and aiogen does that work at run time, as it does whenever a
 file is stale. An editable install (`pip install -e .`) writes the files into the source tree
