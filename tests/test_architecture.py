@@ -159,9 +159,7 @@ OTHER_WRITERS = {
     "aiogen.pki.ssl_files": "ssl loads a key only from a file: a 0600 temporary, removed at once",
     "aiogen.simulate.export": "creates the export root before output.fs opens it",
     "aiogen.rollout.git": "unpacks the spec's directory at a git revision into a private temporary directory",
-    "aiogen.render.compiled": "install time: writes the compiled templates into the package, never user output",
-    "aiogen.model.spec_codegen": "install time: writes the compiled spec validator into the package, never user output",
-    "aiogen.startup.regexes": "install time: writes the compiled regular expressions (and, in a checkout, their list)",
+    "aiogen.startup.ahead": "install time: writes compiled templates, spec validator and regexes into the package",
     "aiogen.startup.regexes_collect": "a checkout's tool: renders each example into a temporary directory",
 }
 

@@ -54,7 +54,7 @@ def test_a_changed_template_makes_the_file_stale(copy: Path) -> None:
 def test_another_python_jinja2_or_environment_makes_it_stale(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert compiled.load(copy, ENV) is not None
     with monkeypatch.context() as patch:
-        patch.setattr(compiled, "_magic", lambda: b"\x00\x00\r\n")
+        patch.setattr(compiled, "bytecode_magic", lambda: b"\x00\x00\r\n")
         assert compiled.load(copy, ENV) is None
     with monkeypatch.context() as patch:
         patch.setattr(jinja2, "__version__", "0.0.0")

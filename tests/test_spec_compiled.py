@@ -330,7 +330,7 @@ def test_another_python_pydantic_or_pydantic_core_makes_it_stale(tmp_path: Path,
     import pydantic_core
 
     directory = _copy_model(tmp_path / "model")
-    for target, name, value in ((spec_compiled, "_magic", lambda: b"\x00\x00\r\n"),
+    for target, name, value in ((spec_compiled, "bytecode_magic", lambda: b"\x00\x00\r\n"),
                                 (spec_compiled, "_pydantic_version_source", lambda: b"VERSION = '2.0.0'\n"),
                                 (pydantic_core._pydantic_core, "__version__", "2.0.0")):
         with monkeypatch.context() as patch:

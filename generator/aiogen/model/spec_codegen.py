@@ -16,7 +16,6 @@ Only the wheel build (`aiogen.render.compiled_build`) or `python -m aiogen.model
 from __future__ import annotations
 
 import marshal
-import os
 import sys
 from contextlib import suppress
 from datetime import date, timedelta
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from aiogen.model import spec, spec_checks
 from aiogen.model.spec_compiled import COMPILED_NAME, compiled_key
+from aiogen.startup.ahead import write_file
 
 
 class NotRepresentable(TypeError):
@@ -111,15 +111,7 @@ def build(directory: Path) -> bytes:
 def write() -> Path:
     """Write ``spec_compiled.marshal`` beside the imported `aiogen.model.spec` (atomically)."""
     directory = Path(spec.__file__).parent
-    target = directory / COMPILED_NAME
-    data = build(directory)
-    partial = target.with_name(f".{COMPILED_NAME}.{os.getpid()}.tmp")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+    return write_file(directory / COMPILED_NAME, build(directory))
 
 
 def main() -> int:

@@ -23,6 +23,8 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
+from aiogen.startup.ahead import blake2b, bytecode_magic
+
 COMPILED_NAME = "spec_compiled.marshal"
 HERE = Path(__file__).parent
 # the modules the schema is made from, or that make it (a change to any: the file is stale)
@@ -96,30 +98,14 @@ def _pydantic_version_source() -> bytes:
     raise OSError("pydantic's version.py not found")
 
 
-def _hash() -> Any:
-    """BLAKE2b from its own small module: `hashlib` would load OpenSSL's libcrypto (~2 ms) on every
-    cold start only to check this key (a PEM-free spec loads no other hashing)."""
-    try:
-        from _blake2 import blake2b
-    except ImportError:  # an interpreter built without it
-        from hashlib import blake2b
-    return blake2b(digest_size=32)
-
-
-def _magic() -> bytes:
-    import _frozen_importlib_external  # already loaded: the interpreter's own import machinery
-
-    magic: bytes = _frozen_importlib_external.MAGIC_NUMBER
-    return magic
-
-
 def compiled_key(directory: Path, core: ModuleType | None = None) -> str:
     """The key of the file for the modules in ``directory`` and the installed pydantic (OSError: none)."""
     core = core or pydantic_core()
     if core is None:
         raise OSError("pydantic-core cannot be loaded")
-    digest = _hash()
-    parts = [_magic(), sys.implementation.cache_tag.encode(), _pydantic_version_source(), core.__version__.encode()]
+    digest = blake2b(32)
+    parts = [bytecode_magic(), sys.implementation.cache_tag.encode(), _pydantic_version_source(),
+             core.__version__.encode()]
     for name in KEYED:
         parts += [name.encode(), (directory / name).read_bytes()]
     for part in parts:

@@ -27,6 +27,7 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 from aiogen.model.record import record
+from aiogen.startup.ahead import bytecode_magic, write_file
 
 if TYPE_CHECKING:
     from collections.abc import Callable, MutableMapping
@@ -45,13 +46,6 @@ class Compiled:
 
     codes: dict[str, CodeType]
     lean: frozenset[str]
-
-
-def _magic() -> bytes:
-    import _frozen_importlib_external  # already loaded: the interpreter's own import machinery
-
-    magic: bytes = _frozen_importlib_external.MAGIC_NUMBER
-    return magic
 
 
 def jinja2_version() -> str | None:
@@ -80,7 +74,7 @@ def jinja2_version() -> str | None:
 def compiled_key(environment: str, version: str | None = None) -> str:
     """The file's first line: bytecode version, Jinja2 version, the environment's options (`templates.ENVIRONMENT`)."""
     version = jinja2_version() if version is None else version
-    return f"{_FORMAT} python={_magic().hex()} jinja2={version} environment={environment!r}"
+    return f"{_FORMAT} python={bytecode_magic().hex()} jinja2={version} environment={environment!r}"
 
 
 def template_sources(directory: Path) -> dict[str, bytes]:
@@ -185,15 +179,8 @@ def write(directory: Path | None = None) -> Path:
     from aiogen.render import templates
 
     directory = directory or templates.TEMPLATES
-    target = directory / COMPILED_NAME
     data = build(templates.new_environment(None), directory, templates.ENVIRONMENT, templates.FILTERS)
-    partial = target.with_name(f".{COMPILED_NAME}.{os.getpid()}.tmp")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+    return write_file(directory / COMPILED_NAME, data)
 
 
 def main(argv: list[str] | None = None) -> int:

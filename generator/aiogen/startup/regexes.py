@@ -29,6 +29,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from aiogen.startup.ahead import blake2b, write_file
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -47,21 +49,12 @@ def key() -> str:
     import _sre  # type: ignore[import-not-found]  # the engine: no stubs
     from re import _casefix, _compiler, _constants, _parser  # type: ignore[attr-defined]
 
-    sources = _digest()
+    sources = blake2b(16)
     for module in (_parser, _compiler, _constants, _casefix):
         with open(module.__file__, "rb") as handle:
             sources.update(handle.read())
     engine = (_sre.MAGIC, _sre.CODESIZE, _sre.MAXREPEAT, _sre.MAXGROUPS, sys.maxunicode)
     return repr((sys.implementation.name, sys.version_info[:2], engine, sources.hexdigest()))
-
-
-def _digest() -> Any:
-    """BLAKE2b from its own small module: `hashlib` would load OpenSSL's libcrypto (~3 ms)."""
-    try:
-        from _blake2 import blake2b
-    except ImportError:  # an interpreter built without it
-        from hashlib import blake2b
-    return blake2b(digest_size=16)
 
 
 def _read(directory: str | os.PathLike[str]) -> Any:
@@ -70,7 +63,7 @@ def _read(directory: str | os.PathLike[str]) -> Any:
     with open(os.path.join(directory, COMPILED_NAME), "rb") as handle:
         first, payload = handle.readline(), handle.read()
     made_for, _, payload_digest = first.rstrip(b"\n").decode("ascii").rpartition(" ")
-    check = _digest()
+    check = blake2b(16)
     check.update(payload)
     if made_for != key() or payload_digest != check.hexdigest():
         raise ValueError("stale or damaged")
@@ -172,17 +165,10 @@ def write(directory: str | os.PathLike[str] = HERE) -> Path:
     from pathlib import Path
 
     payload = marshal.dumps(compile_listed(directory))
-    payload_digest = _digest()
+    payload_digest = blake2b(16)
     payload_digest.update(payload)
-    target = Path(directory, COMPILED_NAME)
-    partial = target.with_name(f".{COMPILED_NAME}.{os.getpid()}.tmp")
-    try:
-        with open(partial, "xb") as handle:
-            handle.write(f"{key()} {payload_digest.hexdigest()}\n".encode("ascii") + payload)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
+    first_line = f"{key()} {payload_digest.hexdigest()}\n".encode("ascii")
+    return write_file(Path(directory, COMPILED_NAME), first_line + payload)
 
 
 def listing_text(patterns: list[tuple[str | bytes, int, str]]) -> str:
@@ -214,7 +200,7 @@ def main(argv: list[str]) -> int:
 
         patterns = regexes_collect.collect()
         listing = Path(HERE, LIST_NAME)
-        listing.write_text(listing_text(patterns), encoding="utf-8")
+        write_file(listing, listing_text(patterns).encode("utf-8"))
         print(f"{len(patterns)} patterns compiled at run time; {listing} rewritten; {write(HERE)} compiled")
         return 0
     print(write(argv[0] if argv else HERE))
