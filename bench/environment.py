@@ -102,8 +102,8 @@ AHEAD_OF_TIME = {
 
 
 def install_step(tools: Tools) -> dict[str, Any]:
-    """What `pip install` does, checked for this venv: the templates, the spec validator and the regular
-    expressions made ahead of time.
+    """What the install does, checked for this venv: the templates, the spec validator and the regular
+    expressions `pip install` makes ahead of time, and the modules `aiogen precompile` compiles after it.
 
     A wheel carries `templates/compiled.marshal`, `model/spec_compiled.marshal` and
     `startup/regexes.marshal` from its build, and `pip install -e .` writes them into the source tree.
@@ -135,5 +135,20 @@ def install_step(tools: Tools) -> dict[str, Any]:
     made = subprocess.run([str(tools.python), "-m", "compileall", "-q", package.stdout.strip()], capture_output=True,
                           text=True, env=tools.env)
     step["bytecode"] = "current" if package.returncode == 0 and made.returncode == 0 else "failed"
+    # `aiogen precompile`, the install's last step (README, .ci/run, the integrations): the code a cold start
+    # imports, compiled into one file for this environment (aiogen.startup.modules); after the bytecode,
+    # whose first write makes a package's __pycache__ (which would leave the file stale)
+    check = subprocess.run([str(tools.aiogen), "precompile", "--check"], capture_output=True, text=True, env=tools.env)
+    if check.returncode == 0:
+        step["precompiled_modules"] = "current"
+    elif check.returncode == 3:
+        made = subprocess.run([str(tools.aiogen), "precompile"], capture_output=True, text=True, env=tools.env)
+        if made.returncode != 0:
+            raise BenchError(f"aiogen precompile failed: {made.stderr.strip()}")
+        step["precompiled_modules"] = "built"
+        notes.append("precompiled_modules: stale or missing, made by `aiogen precompile` (the install's last step)")
+    else:
+        step["precompiled_modules"] = "unavailable"
+        notes.append(f"precompiled_modules: this aiogen cannot make it: {check.stderr.strip()[-300:]}")
     step["note"] = "; ".join(notes) or "made at install and current"
     return step

@@ -56,6 +56,7 @@ def test_quick_mode_reports_machine_and_targets(quick: tuple[dict[str, Any], str
     assert results["install"]["compiled_templates"] in {"current", "built"}
     assert results["install"]["spec_validator"] in {"current", "built"}
     assert results["install"]["regular_expressions"] in {"current", "built"}
+    assert results["install"]["precompiled_modules"] in {"current", "built"}  # `aiogen precompile`, checked
     assert {"startup", "plugin", "fleet", "simulate", "phases"} <= results.keys()
     for heading in ("Start-up", "Plugin overhead", "Fleet scale", "Simulation", "Targets"):
         assert heading in table
@@ -89,8 +90,9 @@ def test_quick_mode_plugin(quick: tuple[dict[str, Any], str]) -> None:
     assert _positive(plugin["exec_build_ms"]) and _positive(plugin["printer_build_ms"])
     assert plugin["ratio"] == round(plugin["exec_build_ms"] / plugin["printer_build_ms"], 2)
     # the printer of a pre-rendered ResourceList, aiogen, and the printer after reading the spec and its PEMs
-    assert len(plugin["cases"]) == 3
+    assert len(plugin["cases"]) == 4
     assert plugin["reader_ratio"] == round(plugin["reader_build_ms"] / plugin["printer_build_ms"], 2)
+    assert plugin["unprecompiled_ratio"] == round(plugin["unprecompiled_build_ms"] / plugin["printer_build_ms"], 2)
 
 
 def test_quick_mode_fleet(quick: tuple[dict[str, Any], str]) -> None:

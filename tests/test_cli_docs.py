@@ -18,8 +18,8 @@ def test_readme_starts_with_the_two_commands_then_the_quickstart() -> None:
     text = (REPO / "README.md").read_text()
     block = text.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
     assert text.startswith("# aiogen\n\n```bash\n")
-    assert block[0].startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/aiogen render "
-                               "examples/")
+    assert block[0].startswith("python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/aiogen precompile"
+                               " && .venv/bin/aiogen render examples/")
     assert block[1].startswith("bash .ci/run")
     links = re.findall(r"\(docs/([a-z-]+\.md)\)|`docs/([a-z-]+\.md)`", text)
     assert next(a or b for a, b in links) == "quickstart.md"
@@ -38,6 +38,8 @@ def quickstart_commands() -> list[str]:
 
 def test_the_quickstart_covers_the_journey() -> None:
     names = [shlex.split(c)[1] for c in quickstart_commands()]
+    assert names[0] == "precompile"  # the install's last step
+    names = names[1:]
     assert names[0] == "init" and {"explain", "validate", "render", "rollout"} <= set(names)
     text = QUICKSTART.read_text()
     assert "source <(aiogen completion bash)" in text

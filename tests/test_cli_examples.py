@@ -3,7 +3,8 @@ from a copy of this repository's examples/, and (``fleet/fleet.yaml``) from a Gi
 with a rotation under way and an ``origin/main``, as a user who copies them would have.
 
 Nothing here writes outside a temporary directory: HOME is one, ``/media/offline`` is one, and the
-zsh example's ``${fpath[1]}`` is one (in bash as in zsh)."""
+zsh example's ``${fpath[1]}`` is one (in bash as in zsh). The one exception is ``aiogen precompile``,
+which rewrites the installed aiogen's own precompiled modules, as its install step does."""
 
 from __future__ import annotations
 

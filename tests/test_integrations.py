@@ -229,6 +229,8 @@ def test_argocd_plugin_generate_yields_the_rendered_resources() -> None:
 def test_argocd_image_has_what_the_plugin_runs() -> None:
     dockerfile = (INTEGRATIONS / "argocd" / "Dockerfile").read_text()
     assert re.search(r"pip install .*aiogen-pki==", dockerfile)
+    # the modules a cold start imports, compiled as root after the install: uid 999 cannot write the package
+    assert dockerfile.index("aiogen-pki==") < dockerfile.index("&& aiogen precompile") < dockerfile.index("USER 999")
     assert "kustomize" in dockerfile and "--checksum=sha256:" in dockerfile
     assert re.search(r"^USER 999$", dockerfile, re.MULTILINE)
 

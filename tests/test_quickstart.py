@@ -93,6 +93,7 @@ def test_every_step_runs_as_written(walked: tuple[Path, dict[str, str], str]) ->
 def test_install_step_names_the_command_and_distribution() -> None:
     (install,) = steps()["1"]
     assert "pip install aiogen-pki" in install and "source <(aiogen completion bash)" in install
+    assert "\naiogen precompile " in install  # after the install, on PATH
 
 
 def test_the_specs_own_commands_run(walked: tuple[Path, dict[str, str], str]) -> None:

@@ -20,7 +20,7 @@ def test_distribution_is_aiogen_pki_with_one_version_source() -> None:
     assert project["project"]["name"] == "aiogen-pki"  # "aiogen" on PyPI is an unrelated package
     assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "aiogen.__version__"}
-    assert project["project"]["scripts"] == {"aiogen": "aiogen.cli.app:console"}
+    assert project["project"]["scripts"] == {"aiogen": "aiogen.cli.fast:console"}
     assert project["project"]["license"] == "Apache-2.0"
     assert (REPO / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")
 

@@ -3,7 +3,10 @@ one module per subcommand (`commands`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["console", "main"]
 

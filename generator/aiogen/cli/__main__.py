@@ -1,5 +1,5 @@
 """`python -m aiogen.cli`: the console script."""
 
-from aiogen.cli.app import console
+from aiogen.cli.fast import console
 
 console()

@@ -47,6 +47,10 @@ examples:
 examples:
   aiogen timeline examples/fleet.yaml --years 3
   aiogen timeline examples/fleet.yaml --format markdown > TIMELINE.md""",
+    "precompile": """\
+examples:
+  aiogen precompile                                             once after pip install (and after any other)
+  aiogen precompile --check                                     exit 3 when missing or stale""",
     "schema": """\
 examples:
   aiogen schema > topology.schema.json                          for editors (yaml-language-server)""",

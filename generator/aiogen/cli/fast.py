@@ -20,15 +20,30 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Sequence
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # this module is the console script's entry: it imports only what the first step needs
+    from collections.abc import Sequence
+    from types import SimpleNamespace
+    from typing import Any
 
 ONE_SHOT_COMMANDS = frozenset({"render", "validate"})
 _FLAGS = {"--check": "check", "--allow-outside-files": "allow_outside_files"}
 _VALUES = {"-o": "output", "--output": "output", "--cluster": "cluster", "--now": "now", "--format": "format"}
 _OPTIONS = {"render": {"output", "cluster", "now", "format", "check", "allow_outside_files"},
             "validate": {"now", "format", "allow_outside_files"}}
+
+
+def console() -> None:
+    """The `aiogen` console script. Its first step puts the code compiled by `aiogen precompile` within
+    the import system's reach (`aiogen.startup.modules`: nothing, when that file is missing or stale),
+    before the command line module and what it imports are loaded; then `aiogen.cli.app.console`."""
+    from aiogen.startup import modules
+
+    modules.install()
+    from aiogen.cli.app import console as run
+
+    run()
 
 
 def one_shot(argv: Sequence[str]) -> bool:
@@ -139,6 +154,7 @@ def _good(key: str | None, value: str) -> bool:
 
 def _namespace(command: str, specs: list[str], options: dict[str, Any]) -> SimpleNamespace | None:
     from pathlib import Path  # here, not above: `prepare` runs before pathlib (aiogen.startup.deferral)
+    from types import SimpleNamespace
 
     from aiogen.cli.options import parse_now
 

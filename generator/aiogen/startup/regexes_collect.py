@@ -69,22 +69,32 @@ def _run(argv: list[str], cwd: Path, stdin: str = "") -> list[Found]:
 
 def collect(examples: Path = REPO / "examples") -> list[Found]:
     """Every pattern compiled by the cold commands over ``examples``' specs, each once."""
-    specs = sorted(examples.glob("*.yaml"))
-    if not specs:
-        raise RuntimeError(f"{examples}: no example specs (run --collect from a checkout)")
     found: list[Found] = []
-    for spec in specs:
-        with tempfile.TemporaryDirectory() as scratch:
-            found += _run(["render", str(spec), "-o", "-"], spec.parent)
-            found += _run(["render", str(spec), "-o", str(Path(scratch, "out"))], spec.parent)
-        found += _run(["validate", str(spec)], spec.parent)
-        resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
-                         "functionConfig": _spec_document(spec)}
-        found += _run([], spec.parent, stdin=json.dumps(resource_list))
+    with tempfile.TemporaryDirectory() as scratch:
+        for argv, cwd, stdin in cold_commands(examples, Path(scratch)):
+            found += _run(argv, cwd, stdin)
     first: dict[tuple[str | bytes, int], str] = {}
     for pattern, flags, origin in sorted(found, key=lambda f: f[2]):
         first.setdefault((pattern, flags), origin)
     return [(pattern, flags, origin) for (pattern, flags), origin in first.items()]
+
+
+def cold_commands(examples: Path, scratch: Path) -> list[tuple[list[str], Path, str]]:
+    """The one-shot commands over each of ``examples``' specs, as (argv, working directory, stdin):
+    render to standard output and to a directory under ``scratch``, validate, and the KRM function
+    with the spec as its functionConfig. Shared with `aiogen.startup.modules_collect`."""
+    specs = sorted(examples.glob("*.yaml"))
+    if not specs:
+        raise RuntimeError(f"{examples}: no example specs (run --collect from a checkout)")
+    runs: list[tuple[list[str], Path, str]] = []
+    for number, spec in enumerate(specs):
+        resource_list = {"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList", "items": [],
+                         "functionConfig": _spec_document(spec)}
+        runs += [(["render", str(spec), "-o", "-"], spec.parent, ""),
+                 (["render", str(spec), "-o", str(scratch / f"out-{number}")], spec.parent, ""),
+                 (["validate", str(spec)], spec.parent, ""),
+                 ([], spec.parent, json.dumps(resource_list))]
+    return runs
 
 
 def _spec_document(spec: Path) -> object:
