@@ -1,4 +1,9 @@
-"""How a one-shot `aiogen` process starts: the garbage collector stays off the long-lived data.
+"""How the `aiogen` console script starts: its entry point (`console`), and, for a one-shot
+command, the garbage collector kept off the long-lived data.
+
+`console` is the console script's entry point: it imports nothing a cold start can be spared before
+its first step, which puts the modules `aiogen precompile` compiled within the import system's reach
+(`aiogen.startup.modules`); then `aiogen.cli.app.console` runs the command.
 
 `aiogen render`, `aiogen validate` and the KRM function (no subcommand) build one parse tree, one
 Topology and one Plan that live until the process ends, then render cluster by cluster. CPython's
