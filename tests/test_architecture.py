@@ -161,7 +161,7 @@ OTHER_WRITERS = {
     "aiogen.rollout.git": "unpacks the spec's directory at a git revision into a private temporary directory",
     "aiogen.startup.ahead": "install time: writes compiled templates, spec validator and regexes into the package",
     "aiogen.startup.regexes_collect": "a checkout's tool: renders each example into a temporary directory",
-    "aiogen.startup.modules": "`aiogen precompile` (install time): its directory, and each package's __pycache__ "
+    "aiogen.startup.modules_write": "`aiogen precompile` (install time): its directory, and each package's __pycache__ "
                               "made before their times are recorded",
     "aiogen.startup.modules_collect": "a checkout's tool: renders each example into a temporary directory",
 }

@@ -13,19 +13,21 @@ import os
 import subprocess
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
 import pytest
 
 from aiogen.cli.app import main
-from aiogen.startup import modules, modules_collect
+from aiogen.startup import modules, modules_collect, modules_write
 from tests.helpers import EXAMPLES
 
 COLLECT = "python -m aiogen.startup.modules --collect"
 LISTED = ["pkgx", "pkgx.mod", "topmod", "email", "email.errors", "not.installed", "_weakref"]
 
 # run in the library's directory with it first on sys.path; argv[1] is where the bundle and its list are
-_PRELUDE = "import json, sys\nsys.path.insert(0, {lib!r})\nfrom aiogen.startup import modules\nhere = sys.argv[1]\n"
+_PRELUDE = ("import json, sys\nsys.path.insert(0, {lib!r})\nfrom aiogen.startup import modules, modules_write\n"
+            "here = sys.argv[1]\n")
 _IMPORT = """\
 ok = modules.install(here)
 import inspect, topmod, pkgx.mod, email.errors
@@ -55,7 +57,7 @@ def library(tmp_path: Path) -> Path:
     (tmp_path / "lib" / "topmod.py").write_text("import pkgx.mod\nVALUE = pkgx.mod.VALUE + 1\n")
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / modules.LIST_NAME).write_text(json.dumps(LISTED))
-    written = _fresh(tmp_path, "print(json.dumps(modules.write(here)))")
+    written = _fresh(tmp_path, "print(json.dumps(modules_write.write(here)))")
     assert written == [str(tmp_path / "state" / modules.COMPILED_NAME), 5, _bundle(tmp_path).stat().st_size]
     return tmp_path
 
@@ -118,8 +120,30 @@ def test_another_sys_path_leaves_it_unused(library: Path) -> None:
     assert _fresh(library, "sys.path.append('/nonexistent')\nprint(json.dumps(modules.install(here)))") is False
 
 
-def _damage(bundle: Path, how: str) -> None:
+def _parts(bundle: Path) -> tuple[bytes, int, tuple[object, object, dict[str, tuple[object, ...]]]]:
     data = bundle.read_bytes()
+    where = int.from_bytes(data[len(modules.FORMAT):len(modules.FORMAT) + 8], "little")
+    return data, where, marshal.loads(data[where:])
+
+
+def _rewrite(bundle: Path, body: bytes, tail: object) -> None:
+    """The file with ``body`` and the index ``tail``, its header (offsets, CRC) consistent: only what the
+    index says is wrong."""
+    index = marshal.dumps(tail)
+    bundle.unlink()
+    bundle.write_bytes(modules.FORMAT + (modules.HEAD + len(body)).to_bytes(8, "little")
+                       + len(index).to_bytes(8, "little") + zlib.crc32(index).to_bytes(4, "little") + body + index)
+
+
+def _damage(bundle: Path, how: str) -> None:
+    data, where, (key, directories, index) = _parts(bundle)
+    body = data[modules.HEAD:where]
+    if how == "an index pointing outside":
+        _rewrite(bundle, body, (key, directories, {n: (*e[:4], len(data) * 2, *e[5:]) for n, e in index.items()}))
+        return
+    if how == "an index of another shape":
+        _rewrite(bundle, body, (key, directories, {n: e[:6] for n, e in index.items()}))
+        return
     bundle.unlink()
     if how == "truncated":
         bundle.write_bytes(data[: len(data) // 2])
@@ -127,13 +151,8 @@ def _damage(bundle: Path, how: str) -> None:
         bundle.write_bytes(b"")
     elif how == "garbage":
         bundle.write_bytes(os.urandom(4096))
-    elif how == "index pointing outside":
-        where = int.from_bytes(data[len(modules._FORMAT):len(modules._FORMAT) + 8], "little")
-        key, directories, index = marshal.loads(data[where:])
-        index = {name: (*entry[:4], len(data) * 2, entry[5]) for name, entry in index.items()}
-        tail = marshal.dumps((key, directories, index))
-        bundle.write_bytes(data[:len(modules._FORMAT)] + data[len(modules._FORMAT):len(modules._FORMAT) + 8]
-                           + len(tail).to_bytes(8, "little") + data[modules._HEAD:where] + tail)
+    elif how == "a byte flipped in the index":  # its tuple sizes could otherwise ask marshal for gigabytes
+        bundle.write_bytes(data[:where + 40] + bytes([data[where + 40] ^ 0x41]) + data[where + 41:])
     elif how == "a symlink to it":
         real = bundle.with_name("real.marshal")
         real.write_bytes(data)
@@ -144,7 +163,8 @@ def _damage(bundle: Path, how: str) -> None:
         bundle.mkdir()
 
 
-@pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "index pointing outside", "a symlink to it",
+@pytest.mark.parametrize("how", ["truncated", "empty", "garbage", "a byte flipped in the index",
+                                 "an index pointing outside", "an index of another shape", "a symlink to it",
                                  "a fifo", "a directory"])
 def test_a_damaged_or_strange_file_is_ignored_without_hanging(library: Path, how: str) -> None:
     _damage(_bundle(library), how)
@@ -153,21 +173,88 @@ def test_a_damaged_or_strange_file_is_ignored_without_hanging(library: Path, how
     assert _fresh(library, "print(json.dumps(modules.current(here)))") is False
 
 
-def test_a_code_entry_that_is_not_code_of_its_file_is_imported_as_usual(library: Path) -> None:
-    """An entry whose bytes are not a code object compiled from its own file is not run."""
+def test_a_damaged_module_is_compiled_from_its_source_the_others_come_from_the_file(library: Path) -> None:
+    """Any byte of a module's code changed: its checksum says so, and the source is imported as usual."""
     bundle = _bundle(library)
-    data = bytearray(bundle.read_bytes())
-    where = int.from_bytes(data[len(modules._FORMAT):len(modules._FORMAT) + 8], "little")
-    _key, _directories, index = marshal.loads(bytes(data[where:]))
-    _origin, _package, _mtime, _size, offset, length = index["pkgx.mod"]
-    other = marshal.dumps(compile("VALUE = 1000\n", "/elsewhere.py", "exec"))
-    assert len(other) <= length
-    data[offset:offset + length] = other + b"\0" * (length - len(other))
+    data, _where, (_key, _directories, index) = _parts(bundle)
+    origin, offset, length = index["pkgx.mod"][0], index["pkgx.mod"][4], index["pkgx.mod"][5]
+    # code that marshal reads, of this very file, the same length: only the checksum tells
+    other = marshal.dumps(compile("VALUE = 9\n", str(origin), "exec", dont_inherit=True))
+    assert len(other) == length
     bundle.unlink()
-    bundle.write_bytes(bytes(data))
-    seen = _fresh(library, _IMPORT)
-    assert seen["installed"] is True and seen["value"] == 2
-    assert seen["loaders"]["pkgx.mod"] == "Loader"  # type: ignore[index]  # its code, from the source, as usual
+    bundle.write_bytes(data[:offset] + other + data[offset + length:])
+    assert _fresh(library, _IMPORT)["value"] == 2
+    for position in (offset, offset + length // 2, offset + length - 1):
+        damaged = data[:position] + bytes([data[position] ^ 0x08]) + data[position + 1:]
+        bundle.unlink()
+        bundle.write_bytes(damaged)
+        seen = _fresh(library, _IMPORT)
+        assert seen["installed"] is True and seen["value"] == 2 and seen["source"] == "VALUE = 1\n"
+        assert _fresh(library, "print(json.dumps(modules.current(here)))") is False  # --check: stale
+
+
+def test_a_file_rewritten_while_in_use_is_replaced_not_changed_under_the_process(library: Path) -> None:
+    """`aiogen precompile` in another process while a command runs: a new file is renamed over the old one,
+    which the running command keeps reading (mapped) as it was."""
+    bundle = _bundle(library)
+    inode = bundle.stat().st_ino
+    code = ("ok = modules.install(here)\nimport os\n"
+            "modules_write.write(here)\n"
+            "import topmod\nprint(json.dumps([ok, topmod.VALUE, type(topmod.__spec__.loader).__name__]))\n")
+    assert _fresh(library, code) == [True, 2, "Loader"]
+    assert bundle.stat().st_ino != inode and not list(bundle.parent.glob(".*.tmp"))
+
+
+def test_an_import_hook_that_answers_for_a_module_keeps_it(library: Path) -> None:
+    """A hook (a .pth file's, sitecustomize's) before Python's path finder: its module is not in the file, and
+    the hooks are in the key (without it, the file is not used)."""
+    hook = ("import importlib.util\nclass Hook:\n    def find_spec(self, name, path=None, target=None):\n"
+            "        if name != 'topmod':\n            return None\n"
+            "        return importlib.util.spec_from_loader(name, self)\n"
+            "    def create_module(self, spec):\n        return None\n"
+            "    def exec_module(self, module):\n        module.VALUE = 'from the hook'\n"
+            "sys.meta_path.insert(0, Hook())\n")
+    _fresh(library, hook + "print(json.dumps(modules_write.write(here)))")
+    index = _fresh(library, hook + "b = modules.load(here)\nprint(json.dumps(sorted(b.index)))")
+    assert "topmod" not in index and "pkgx.mod" in index  # type: ignore[operator]
+    seen = _fresh(library, hook + _IMPORT)
+    assert seen["installed"] is True and seen["value"] == "from the hook"
+    assert seen["loaders"]["pkgx.mod"] == "Loader"  # type: ignore[index]
+    assert _fresh(library, _IMPORT)["installed"] is False  # made with the hook: not for a process without it
+
+
+def test_a_changed_sys_path_or_invalidated_caches_hand_imports_back(library: Path) -> None:
+    other = library / "other"
+    other.mkdir()
+    (other / "topmod.py").write_text("VALUE = 'other'\n")
+    moved = (f"ok = modules.install(here)\nsys.path.insert(0, {str(other)!r})\nimport topmod\n"
+             "print(json.dumps([ok, topmod.VALUE]))\n")
+    assert _fresh(library, moved) == [True, "other"]
+    # a package made beside pkgx/mod.py once the file is in use, which an import then prefers to the module
+    invalidated = ("ok = modules.install(here)\nimport importlib, os\n"
+                   f"os.mkdir({str(library / 'lib' / 'pkgx' / 'mod')!r})\n"
+                   f"open({str(library / 'lib' / 'pkgx' / 'mod' / '__init__.py')!r}, 'w').write('VALUE = 10')\n"
+                   "importlib.invalidate_caches()\n"
+                   "import topmod\nprint(json.dumps([ok, topmod.VALUE]))\n")
+    assert _fresh(library, invalidated) == [True, 11]
+
+
+def test_a_loader_asked_again_after_an_edit_compiles_the_edit(library: Path) -> None:
+    code = ("modules.install(here)\nimport pkgx.mod\n"
+            "open(pkgx.mod.__file__, 'w').write('VALUE = 5\\n')\n"
+            "namespace = {}\nexec(pkgx.mod.__loader__.get_code('pkgx.mod'), namespace)\n"
+            "print(json.dumps([pkgx.mod.VALUE, namespace['VALUE']]))\n")
+    assert _fresh(library, code) == [1, 5]
+
+
+def _listing(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.lstat().st_mtime_ns for p in sorted(root.rglob("*"))}
+
+
+def test_nothing_is_written_when_imports_come_from_the_file(library: Path) -> None:
+    before = _listing(library)
+    assert _fresh(library, _IMPORT)["installed"] is True
+    assert _listing(library) == before  # no .pyc written for a module the file served
 
 
 def test_writing_refuses_a_linked_directory_and_the_command_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -177,9 +264,12 @@ def test_writing_refuses_a_linked_directory_and_the_command_says_so(tmp_path: Pa
     elsewhere.mkdir()
     (tmp_path / "precompiled").symlink_to(elsewhere)
     with pytest.raises(OSError, match="not a directory"):
-        modules.write(str(tmp_path))
+        modules_write.write(str(tmp_path))
     assert list(elsewhere.iterdir()) == []
     monkeypatch.setattr(modules, "HERE", str(tmp_path))
+    assert main(["precompile"]) == 1  # pytest's process: not the console script's import path
+    assert "for the `aiogen` console script" in capsys.readouterr().err
+    monkeypatch.setattr(modules, "started_as_console", lambda: True)
     assert main(["precompile"]) == 1
     err = capsys.readouterr().err
     assert "cannot write" in err and "precompile" in err and "Traceback" not in err
@@ -196,6 +286,7 @@ def test_the_command_writes_a_current_file_and_check_says_so(tmp_path: Path, mon
     monkeypatch.syspath_prepend(str(tmp_path / "lib"))
     (tmp_path / modules.LIST_NAME).write_text(json.dumps(["pkgy"]))
     monkeypatch.setattr(modules, "HERE", str(tmp_path))
+    monkeypatch.setattr(modules, "started_as_console", lambda: True)
     assert main(["precompile"]) == 0
     assert "1 modules compiled into" in capsys.readouterr().out
     assert main(["precompile", "--check"]) == 0
@@ -210,7 +301,7 @@ def test_the_listing_holds_every_module_aiogen_imports_cold(tmp_path: Path) -> N
     shutil.copy(EXAMPLES / "fleet.yaml", tmp_path)
     shutil.copytree(EXAMPLES / "pki", tmp_path / "pki")
     imported = modules_collect.collect(tmp_path)
-    listed = set(modules.listed())
+    listed = set(modules_write.listed())
     assert len(imported) > 100 and "yaml" in imported and "aiogen.krm.function" in imported
     missing = [name for name in imported if name not in listed]
     assert [name for name in missing if name.split(".")[0] == "aiogen"] == [], f"run `{COLLECT}`"

@@ -3,8 +3,7 @@ one module per subcommand (`commands`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: this runs before the console's first step
 if TYPE_CHECKING:
     from typing import Any
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing before `console`'s first step
 if TYPE_CHECKING:  # this module is the console script's entry: it imports only what the first step needs
     from collections.abc import Sequence
     from types import SimpleNamespace

@@ -30,11 +30,13 @@ def blake2b(digest_size: int) -> Any:
 
 
 def write_file(target: Path, data: bytes) -> Path:
-    """Write ``data`` to ``target`` atomically: a new file beside it, then renamed over it."""
-    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    """Write ``data`` to ``target`` atomically: a new file beside it, then renamed over it. Readable by
+    all, as an installed package's files are (whatever the umask of the process that installs)."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         with open(partial, "xb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), 0o644)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

@@ -4,27 +4,29 @@ A cold `aiogen` imports ~170 modules (its own, PyYAML's, Jinja2's runtime, crypt
 standard library's). For each one the import system searches ``sys.path`` or the package's
 directory, builds a spec, finds the ``.pyc`` beside the source, checks it and reads it: ~10 % of a
 cold KRM function, more than its own work on a one-cluster spec (measured side by side:
-`bench/README.md`). `aiogen precompile`, run once after ``pip install`` (the README's and the
-integrations' install steps run it), writes ``precompiled/modules.marshal`` beside this file: each
-module listed in ``modules.json`` (what the cold commands import: `aiogen.startup.modules_collect`)
-compiled, as Python's own loader compiles it, from the source file this interpreter's import
-system finds for it (`write`). The console script's first step (`aiogen.cli.fast.console`) maps
-that file and puts a finder first on ``sys.meta_path`` (`install`), which answers for the listed
-modules with Python's source loader and the compiled code.
+`bench/README.md`). `aiogen precompile`, run once after ``pip install`` (the README's install
+command, ``.ci/run`` and the Argo CD image run it), writes ``precompiled/modules.marshal`` beside
+this file (`aiogen.startup.modules_write`): each module listed in ``modules.json`` (what the cold
+commands import: `aiogen.startup.modules_collect`) compiled, as Python's own loader compiles it,
+from the source file this interpreter's import system finds for it. The console script's first
+step (`aiogen.cli.fast.console`) reads that file and puts a finder first on ``sys.meta_path``
+(`install`), which answers for the listed modules with Python's source loader and that code.
 
 The file is code, never output, and it is used only while it describes this environment:
-* Its key: the Python version, the bytecode version, ``-O``, and ``sys.path`` exactly. Another
-  interpreter, ``python -m`` (the working directory comes first) or a ``PYTHONPATH`` ignores it.
+* Its key: the Python version, the bytecode version, ``-O``, ``sys.path`` exactly, and the import
+  hooks (``sys.meta_path``, ``sys.path_hooks``). Another interpreter, ``python -m`` (the working
+  directory comes first), a ``PYTHONPATH`` or a hook a ``.pth`` file adds: not used.
 * The modification time of every directory on ``sys.path`` and of every package directory that
   holds a listed module: a module, package or extension added, removed or renamed there (``pip
-  install``, ``pip uninstall``) could change what an import finds, so the whole file is ignored.
-  (`write` makes each such package's ``__pycache__`` first, as Python would on its first import.)
-* Each module's source file, when that module is looked for: its modification time (to the
-  nanosecond) and size must be those it was compiled from, or Python's own finders look for it.
-A missing, unreadable, damaged or stale file changes nothing: every import then goes through
-Python's own machinery. As with Python's own ``__pycache__``, whoever can write the package
-directory can change the code that runs; the file is replaced atomically, never written in place.
-Nothing is written at run time: a stale file stays stale (and slower) until `aiogen precompile`.
+  install``, ``pip uninstall``) could change what an import finds, so the whole file is not used.
+* Each module's source file, when that module is looked for and again when its code is taken: its
+  modification time (to the nanosecond) and size must be those it was compiled from, and the code
+  its checksum; else Python's own finders and loader take over for that module.
+* While the process runs: ``sys.path`` and the import hooks as they were (else the finder answers
+  for nothing more), and no ``importlib.invalidate_caches()`` (which says the files changed).
+A missing, unreadable, damaged or stale file changes nothing: every import goes through Python's
+own machinery. The file is mapped, and replaced atomically when written (`_read`). Nothing is
+written at run time: a stale file stays stale (and slower) until `aiogen precompile` runs again.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import marshal
 import os
 import sys
+import zlib
 
 # the interpreter's own import system, loaded already (importlib.machinery re-exports these names):
 # importing importlib or typing here would cost a cold start what this module saves it
@@ -49,32 +52,45 @@ HERE = os.path.dirname(os.path.abspath(__file__))  # a string: pathlib is not im
 LIST_NAME = "modules.json"
 # In a directory of its own: writing it there changes no package directory's modification time
 COMPILED_NAME = os.path.join("precompiled", "modules.marshal")
-_FORMAT = b"aiogen-modules/1\n"
-_HEAD = len(_FORMAT) + 16  # then where the index starts, and its length (8 bytes each)
+FORMAT = b"aiogen-modules/2\n"
+# After FORMAT: where the index starts, its length (8 bytes each) and its CRC-32 (4 bytes)
+HEAD = len(FORMAT) + 20
 _MAX_BYTES = 256 << 20  # a bound on what is read: the file is ~3 MB
 
 # One module: its source file, whether it is a package, the source's st_mtime_ns and st_size when
-# compiled, and where its marshalled code lies in the file.
-Entry = tuple[str, bool, int, int, int, int]
+# compiled, and where its marshalled code lies in the file, with that code's CRC-32.
+Entry = tuple[str, bool, int, int, int, int, int]
+
+
+def _named(hook: object) -> str:
+    kind = hook if isinstance(hook, type) or hasattr(hook, "__qualname__") else type(hook)  # a class, a function
+    return f"{getattr(kind, '__module__', '?')}.{getattr(kind, '__qualname__', '?')}"
+
+
+def hooks() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The import hooks, by name: ``sys.meta_path`` (without this module's finder) and ``sys.path_hooks``."""
+    return (tuple(_named(f) for f in sys.meta_path if not isinstance(f, Finder)),
+            tuple(_named(h) for h in sys.path_hooks))
 
 
 def key() -> tuple[Any, ...]:
-    """What the compiled code and the import system's answers depend on, as the console script sees them."""
+    """What the compiled code and the import system's answers depend on, as this process sees them."""
     from _frozen_importlib_external import MAGIC_NUMBER
 
-    return (sys.version, sys.implementation.cache_tag, MAGIC_NUMBER,
-            sys.flags.optimize, tuple(sys.path))
+    return (sys.version, sys.implementation.cache_tag, MAGIC_NUMBER, sys.flags.optimize, tuple(sys.path),
+            hooks())
 
 
-def _mtime(directory: str) -> int:
+def mtime(directory: str) -> int:
+    """A directory's st_mtime_ns, or -1 when it is missing (``python311.zip`` usually is)."""
     try:
         return os.stat(directory).st_mtime_ns
-    except (OSError, ValueError):  # missing (python311.zip usually is), or a path the OS refuses
+    except (OSError, ValueError):
         return -1
 
 
 class _Bundle:
-    """The file read once: its index, the directories it was made against, and the code."""
+    """The file read once: its index and the code."""
 
     __slots__ = ("data", "index")
 
@@ -90,14 +106,18 @@ class _Bundle:
             return False
         return stat.st_mtime_ns == entry[2] and stat.st_size == entry[3]
 
-    def code(self, name: str, path: str) -> CodeType | None:
-        """The compiled code of ``name`` from ``path`` (checked unchanged when its spec was found)."""
+    def code(self, name: str, path: str, checked: bool = False) -> CodeType | None:
+        """The compiled code of ``name`` from ``path`` while that source is unchanged (``checked``: it was,
+        a moment ago) and the code intact."""
         entry = self.index.get(name)
-        if entry is None or entry[0] != path:
+        if entry is None or entry[0] != path or not (checked or self.unchanged(entry)):
+            return None
+        blob = self.data[entry[4]:entry[4] + entry[5]]
+        if zlib.crc32(blob) != entry[6]:
             return None
         try:
-            code = marshal.loads(self.data[entry[4]:entry[4] + entry[5]])
-        except (EOFError, ValueError, TypeError):
+            code = marshal.loads(blob)
+        except Exception:  # marshal raises several kinds on data it cannot read
             return None
         return code if isinstance(code, CodeType) and code.co_filename == path else None
 
@@ -106,9 +126,11 @@ class Loader(SourceFileLoader):
     """Python's loader for a source file, with the code taken from the bundle while the source is unchanged."""
 
     bundle: _Bundle
+    checked = False  # the source was found unchanged when the spec was made: once, no need to look again
 
     def get_code(self, fullname: str) -> CodeType:
-        code = self.bundle.code(fullname, self.path)
+        code = self.bundle.code(fullname, self.path, self.checked)
+        self.checked = False
         if code is None:
             return super().get_code(fullname)  # type: ignore[return-value]  # the usual .pyc or source
         return code
@@ -119,11 +141,18 @@ class Finder:
 
     def __init__(self, bundle: _Bundle) -> None:
         self.bundle = bundle
+        self.path = list(sys.path)
+        self.hooks = list(sys.path_hooks)
+        self.meta_path: list[object] = []  # as it is once this finder is on it (`install`)
+        self.stopped = False
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
         entry = self.bundle.index.get(fullname)
-        if entry is None:
+        if entry is None or self.stopped:
+            return None
+        if sys.path != self.path or sys.meta_path != self.meta_path or sys.path_hooks != self.hooks:
+            self.stopped = True  # the import system was changed: it decides from now on
             return None
         origin, package = entry[0], entry[1]
         directory = os.path.dirname(origin)
@@ -133,7 +162,7 @@ class Finder:
         if not self.bundle.unchanged(entry):
             return None  # changed, moved or gone: Python's own finders decide
         loader = Loader(fullname, origin)
-        loader.bundle = self.bundle
+        loader.bundle, loader.checked = self.bundle, True
         spec = ModuleSpec(fullname, loader, origin=origin, is_package=package)
         spec.has_location = True
         if package:
@@ -141,13 +170,15 @@ class Finder:
         return spec
 
     def invalidate_caches(self) -> None:
-        """Nothing is cached beyond the file itself, whose every entry is checked when used."""
+        """`importlib.invalidate_caches` says files changed: Python's own finders decide from now on."""
+        self.stopped = True
 
 
 def _read(path: str) -> memoryview | None:
-    """The file at ``path``, mapped (only the pages used are read, none copied), when it is a regular
-    file not reached through a symbolic link; else None. `write` replaces it by renaming a new file
-    over it, so a mapping never sees a file change under it."""
+    """The file at ``path``, mapped (its pages are the page cache's: nothing is copied or allocated), when it
+    is a regular file not reached through a symbolic link and not too large; else None. `aiogen precompile`
+    replaces it by renaming a new file over it, so a process never sees its file change; truncating it in
+    place while a command runs (nothing aiogen, pip or an editor does to it) would stop that command."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
@@ -157,7 +188,7 @@ def _read(path: str) -> memoryview | None:
         import stat
 
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or not 0 < info.st_size <= _MAX_BYTES:
+        if not stat.S_ISREG(info.st_mode) or not HEAD <= info.st_size <= _MAX_BYTES:
             return None
         return memoryview(mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
     except (OSError, ValueError, ImportError):
@@ -166,45 +197,47 @@ def _read(path: str) -> memoryview | None:
         os.close(fd)
 
 
+def _valid_entry(name: object, entry: object, end: int) -> bool:
+    return (isinstance(name, str) and isinstance(entry, tuple) and len(entry) == 7
+            and isinstance(entry[0], str) and isinstance(entry[1], bool)
+            and all(type(n) is int for n in entry[2:]) and entry[4] >= HEAD and entry[4] + entry[5] <= end)
+
+
 def _parse(data: memoryview) -> tuple[tuple[Any, ...], tuple[tuple[str, int], ...], dict[str, Entry]] | None:
-    """The key, directories and index of a file's ``data``, or None when it is not one `write` made."""
-    if len(data) < _HEAD or data[:len(_FORMAT)] != _FORMAT:
+    """The key, directories and index of a file's ``data``, or None when it is not one `write` made, intact."""
+    import zlib
+
+    if len(data) < HEAD or data[:len(FORMAT)] != FORMAT:
         return None
-    where = int.from_bytes(data[_HEAD - 16:_HEAD - 8], "little")
-    length = int.from_bytes(data[_HEAD - 8:_HEAD], "little")
-    if where < _HEAD or where + length != len(data):
-        return None
+    where, length = (int.from_bytes(data[HEAD - 20:HEAD - 12], "little"),
+                     int.from_bytes(data[HEAD - 12:HEAD - 4], "little"))
+    if where < HEAD or where + length != len(data) or zlib.crc32(data[where:]) != int.from_bytes(
+            data[HEAD - 4:HEAD], "little"):
+        return None  # checked before it is read: a damaged length inside could ask marshal for gigabytes
     try:
         made_for, directories, index = marshal.loads(data[where:])
-    except (EOFError, ValueError, TypeError):
+    except Exception:  # marshal raises several kinds on data it cannot read
         return None
     if not isinstance(made_for, tuple) or not isinstance(directories, tuple) or not isinstance(index, dict):
         return None
-    for directory in directories:
-        if not (isinstance(directory, tuple) and len(directory) == 2 and isinstance(directory[0], str)
-                and isinstance(directory[1], int)):
-            return None
-    for name, entry in index.items():
-        if not (isinstance(name, str) and isinstance(entry, tuple) and len(entry) == 6
-                and isinstance(entry[0], str) and isinstance(entry[1], bool)
-                and all(isinstance(n, int) for n in entry[2:])
-                and entry[4] >= _HEAD and entry[4] + entry[5] <= where):
-            return None
+    if not all(isinstance(d, tuple) and len(d) == 2 and isinstance(d[0], str) and type(d[1]) is int
+               for d in directories):
+        return None
+    if not all(_valid_entry(name, entry, where) for name, entry in index.items()):
+        return None
     return made_for, directories, index
 
 
 def load(directory: str | None = None) -> _Bundle | None:
-    """The bundle in ``directory`` when it was made for this interpreter and these directories, else None."""
+    """The bundle in ``directory`` (this package's by default) when it was made for this interpreter,
+    ``sys.path``, import hooks and directories; else None."""
     data = _read(os.path.join(directory or HERE, COMPILED_NAME))
     parsed = _parse(data) if data is not None else None
     if data is None or parsed is None:
         return None
     made_for, directories, index = parsed
-    if made_for != key():
+    if made_for != key() or any(mtime(path) != when for path, when in directories):
         return None
-    for path, mtime in directories:
-        if _mtime(path) != mtime:
-            return None
     return _Bundle(data, index)
 
 
@@ -216,137 +249,37 @@ def install(directory: str | None = None) -> bool:
     bundle = load(directory)
     if bundle is None:
         return False
-    sys.meta_path.insert(0, Finder(bundle))
+    finder = Finder(bundle)
+    sys.meta_path.insert(0, finder)
+    finder.meta_path = list(sys.meta_path)
     return True
 
 
 def current(directory: str | None = None) -> bool:
-    """Whether the bundle serves every module it holds here: current, and no source changed since."""
+    """Whether the bundle serves every module it holds here: current, no source changed, no code damaged."""
     bundle = load(directory)
     if bundle is None:
         return False
-    return all(bundle.unchanged(entry) and bundle.code(name, entry[0]) is not None
-               for name, entry in bundle.index.items())
+    return all(bundle.code(name, entry[0]) is not None for name, entry in bundle.index.items())
 
 
-def listed(directory: str | None = None) -> list[str]:
-    """The module names in ``modules.json``."""
-    import json
-
-    with open(os.path.join(directory or HERE, LIST_NAME), encoding="utf-8") as handle:
-        names = json.load(handle)
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{LIST_NAME}: expected a list of module names")
-    return names
-
-
-def _locate(name: str, packages: dict[str, str | None]) -> tuple[str, bool] | None:
-    """Where the import system finds ``name`` (its source file, and whether it is a package), without
-    running it, or None when it is not a plain source module (built in, frozen, an extension, a
-    namespace package, found by another finder). ``packages`` remembers each package's directory."""
-    from importlib.machinery import BuiltinImporter, FrozenImporter, PathFinder
-
-    if BuiltinImporter.find_spec(name) is not None or FrozenImporter.find_spec(name) is not None:
-        return None  # found before any file is looked for
-    parent, _, _ = name.rpartition(".")
-    if parent and parent not in packages:
-        packages[parent] = None
-        found = _locate(parent, packages)
-        if found is not None and found[1]:
-            packages[parent] = os.path.dirname(found[0])
-    if parent and packages.get(parent) is None:
-        return None
-    try:
-        spec = PathFinder.find_spec(name, [packages[parent]] if parent else None)  # type: ignore[list-item]
-    except (ImportError, ValueError):
-        return None
-    if spec is None or type(spec.loader) is not SourceFileLoader or not spec.origin \
-            or not spec.origin.endswith(".py") or not spec.has_location:
-        return None
-    locations = spec.submodule_search_locations
-    if locations is not None and list(locations) != [os.path.dirname(spec.origin)]:
-        return None
-    return spec.origin, locations is not None
-
-
-def _compiled(origin: str) -> tuple[bytes, int, int] | None:
-    """``origin`` compiled as Python's own loader compiles it, with the st_mtime_ns and st_size it had."""
-    try:
-        with open(origin, "rb") as handle:
-            before = os.fstat(handle.fileno())
-            source = handle.read()
-        after = os.stat(origin)
-    except OSError:
-        return None
-    if (before.st_mtime_ns, before.st_size) != (after.st_mtime_ns, after.st_size) or len(source) != after.st_size:
-        return None  # changed while read
-    try:
-        code = compile(source, origin, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return None
-    return marshal.dumps(code), after.st_mtime_ns, after.st_size
-
-
-def build(names: Sequence[str]) -> tuple[bytes, int]:
-    """The bundle of ``names`` for this interpreter and ``sys.path`` (its bytes, and how many modules it holds)."""
-    import contextlib
-
-    packages: dict[str, str | None] = {}
-    body, index = bytearray(), {}
-    offset = _HEAD
-    for name in sorted(set(names)):
-        located = _locate(name, packages)
-        compiled = _compiled(located[0]) if located is not None else None
-        if located is None or compiled is None:
-            continue
-        code, mtime, size = compiled
-        index[name] = (located[0], located[1], mtime, size, offset + len(body), len(code))
-        body += code
-    # Python makes a package's __pycache__ the first time it writes bytecode there, which changes the
-    # package directory's time: made now (where it can be), before the times are recorded
-    for package_dir in sorted({os.path.dirname(entry[0]) for entry in index.values()}):
-        cache = os.path.join(package_dir, "__pycache__")
-        if not os.path.lexists(cache):
-            with contextlib.suppress(OSError):  # not writable: nor will Python make it
-                os.mkdir(cache)
-    # every directory whose listing decides what these imports find: sys.path's, and each package's
-    directories = {path: _mtime(path) for path in sys.path}
-    for origin, *_rest in index.values():
-        directories.setdefault(os.path.dirname(origin), _mtime(os.path.dirname(origin)))
-    for holder in packages.values():
-        if holder is not None:
-            directories.setdefault(holder, _mtime(holder))
-    tail = marshal.dumps((key(), tuple(sorted(directories.items())), index))
-    where = (_HEAD + len(body)).to_bytes(8, "little") + len(tail).to_bytes(8, "little")
-    return _FORMAT + where + bytes(body) + tail, len(index)
-
-
-def write(directory: str | None = None) -> tuple[str, int, int]:
-    """Compile the listed modules into ``modules.marshal`` in ``directory``: (its path, modules, bytes)."""
-    from pathlib import Path
-
-    from aiogen.startup.ahead import write_file
-
-    target = Path(directory or HERE) / COMPILED_NAME
-    if target.parent.is_symlink() or (target.parent.exists() and not target.parent.is_dir()):
-        raise OSError(f"{target.parent} is not a directory")
-    target.parent.mkdir(exist_ok=True)  # first: its package directory's time is recorded after this
-    data, count = build(listed(directory))
-    return str(write_file(target, data)), count, len(data)
+def started_as_console() -> bool:
+    """Whether this process is the console script (``sys.path`` starts with the script's directory), whose
+    ``sys.path`` a file `aiogen precompile` writes is for; not ``python -m aiogen.cli`` (the working directory)."""
+    return bool(sys.argv and sys.argv[0]) and sys.path[:1] == [os.path.dirname(os.path.realpath(sys.argv[0]))]
 
 
 def main(argv: list[str]) -> int:
-    """``--collect``: rewrite ``modules.json`` from the examples (a checkout). Else: `write` (`aiogen precompile`)."""
-    if argv == ["--collect"]:
-        from pathlib import Path
+    """``--collect``: rewrite ``modules.json`` from the examples (a checkout). (`aiogen precompile` writes the file.)"""
+    if argv != ["--collect"]:
+        print("usage: python -m aiogen.startup.modules --collect   (the file: `aiogen precompile`)", file=sys.stderr)
+        return 2
+    from pathlib import Path
 
-        from aiogen.startup import modules_collect
+    from aiogen.startup import modules_collect
 
-        names = modules_collect.collect()
-        print(f"{len(names)} modules run from source; {modules_collect.write_list(names, Path(HERE))} rewritten")
-        return 0
-    path, count, size = write()
-    print(f"{count} modules compiled into {path} ({size} bytes)")
+    names = modules_collect.collect()
+    print(f"{len(names)} modules run from source; {modules_collect.write_list(names, Path(HERE))} rewritten")
     return 0
 
 

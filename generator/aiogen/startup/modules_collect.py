@@ -20,7 +20,9 @@ from aiogen.startup.regexes_collect import REPO, cold_commands
 # modules whose code ran from a source file, as Python's own loader runs it, after the interpreter started.
 _TRACE = """\
 import os, sys
-at_start = set(sys.modules)  # imported as the interpreter started (site, .pth files): never the bundle's
+import aiogen.cli.fast, aiogen.startup.modules
+# imported as the interpreter started (site, .pth files) or before the console script's first step: never the file's
+at_start = set(sys.modules)
 exit_now = os._exit
 def report(code):
     import json

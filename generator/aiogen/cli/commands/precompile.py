@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aiogen.startup import modules
+    from aiogen.startup import modules, modules_write
 
     where = f"{modules.HERE}/{modules.COMPILED_NAME}"
     if args.check:
@@ -36,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"aiogen precompile: {where} is missing or stale (a cold start imports as usual); "
               "run `aiogen precompile`", file=sys.stderr)
         return EXIT_CHECK_FAILED
+    if not modules.started_as_console():
+        raise AiogenError.single("the file is for the `aiogen` console script, whose import path this process "
+                                 "does not have (python -m?)", hint="run `aiogen precompile`")
     try:
-        path, count, size = modules.write()
+        path, count, size = modules_write.write()
     except OSError as error:
         raise AiogenError.single(f"cannot write {where}: {error.strerror or error}",
                                  hint="run `aiogen precompile` as the user that installed aiogen") from None
