@@ -9,21 +9,18 @@ interpreter, without the bundle, which reports every module whose code ran from 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from aiogen.startup.regexes_collect import REPO, cold_commands
+from aiogen.startup.regexes_collect import REPO, cold_commands, run_traced
 
-# Runs the console script as `aiogen` with argv[1:] (the module bundle not installed); prints the
-# modules whose code ran from a source file, as Python's own loader runs it, after the interpreter started.
+# Prints the modules whose code ran from a source file, as Python's own loader runs it, after the
+# interpreter started and the console script's first step (`aiogen.startup.regexes_collect.CONSOLE_RUN`).
 _TRACE = """\
-import os, sys
+import sys
 import aiogen.cli.fast, aiogen.startup.modules
 # imported as the interpreter started (site, .pth files) or before the console script's first step: never the file's
 at_start = set(sys.modules)
-exit_now = os._exit
 def report(code):
     import json
     from importlib.machinery import SourceFileLoader
@@ -41,23 +38,11 @@ def report(code):
     sys.stderr.write("\\n@@modules " + json.dumps(sorted(names)) + "\\n")
     sys.stderr.flush()
     exit_now(code)
-os._exit = report
-sys.argv = ["aiogen", *sys.argv[1:]]
-from aiogen.cli import app
-try:
-    app.console()
-except SystemExit as done:
-    report(done.code if isinstance(done.code, int) else 1)
 """
 
 
 def _run(argv: list[str], cwd: Path, stdin: str) -> list[str]:
-    done = subprocess.run([sys.executable, "-c", _TRACE, *argv], input=stdin, capture_output=True, text=True,
-                          cwd=cwd, timeout=300, check=False)
-    marker = [line for line in done.stderr.splitlines() if line.startswith("@@modules ")]
-    if not marker:
-        raise RuntimeError(f"aiogen {' '.join(argv)}: no module list: {done.stderr.strip()[-500:]}")
-    names: list[str] = json.loads(marker[-1].removeprefix("@@modules "))
+    names: list[str] = run_traced(_TRACE, "@@modules", argv, cwd, stdin)
     return names
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -33,17 +34,11 @@ def _traced(pattern, flags=0, _compile=_compiler.compile):
 _compiler.compile = _traced
 """
 
-# Runs the console script as `aiogen` with argv[1:], the compiled list unused; prints what it compiled.
-_TRACE = TRACE_SETUP + """\
-from aiogen.startup import regexes
-regexes.seed = lambda directory=None: 0
+# The end of every traced run: the console script as `aiogen` with argv[1:] (its first step, the
+# precompiled modules, not taken); the trace's `report(code)` prints what it traced, then exits.
+CONSOLE_RUN = """\
 import os
 exit_now = os._exit
-def report(code):
-    import json
-    sys.stderr.write("\\n@@patterns " + json.dumps(sys.aiogen_regexes_compiled) + "\\n")
-    sys.stderr.flush()
-    exit_now(code)
 os._exit = report
 sys.argv = ["aiogen", *sys.argv[1:]]
 from aiogen.cli import app
@@ -53,18 +48,35 @@ except SystemExit as done:
     report(done.code if isinstance(done.code, int) else 1)
 """
 
+# The compiled list unused; prints what `re` compiled.
+_TRACE = TRACE_SETUP + """\
+from aiogen.startup import regexes
+regexes.seed = lambda directory=None: 0
+def report(code):
+    import json
+    sys.stderr.write("\\n@@patterns " + json.dumps(sys.aiogen_regexes_compiled) + "\\n")
+    sys.stderr.flush()
+    exit_now(code)
+"""
+
+
+def run_traced(trace: str, marker: str, argv: list[str], cwd: Path, stdin: str = "") -> Any:
+    """``trace`` (which defines ``report``), then `CONSOLE_RUN`, in a fresh interpreter: what its report
+    printed as JSON after ``marker``."""
+    done = subprocess.run([sys.executable, "-c", trace + CONSOLE_RUN, *argv], input=stdin, capture_output=True,
+                          text=True, cwd=cwd, timeout=300, check=False)
+    lines = [line for line in done.stderr.splitlines() if line.startswith(marker + " ")]
+    if not lines:
+        raise RuntimeError(f"aiogen {' '.join(argv)}: nothing reported: {done.stderr.strip()[-500:]}")
+    return json.loads(lines[-1].removeprefix(marker + " "))
+
 
 Found = tuple[str | bytes, int, str]  # pattern, flags, the module that compiled it
 
 
 def _run(argv: list[str], cwd: Path, stdin: str = "") -> list[Found]:
-    done = subprocess.run([sys.executable, "-c", _TRACE, *argv], input=stdin, capture_output=True, text=True,
-                          cwd=cwd, timeout=300, check=False)
-    marker = [line for line in done.stderr.splitlines() if line.startswith("@@patterns ")]
-    if not marker:
-        raise RuntimeError(f"aiogen {' '.join(argv)}: no pattern list: {done.stderr.strip()[-500:]}")
     return [(text.encode("latin-1") if is_bytes else text, flags, str(origin))
-            for text, is_bytes, flags, origin in json.loads(marker[-1].removeprefix("@@patterns "))]
+            for text, is_bytes, flags, origin in run_traced(_TRACE, "@@patterns", argv, cwd, stdin)]
 
 
 def collect(examples: Path = REPO / "examples") -> list[Found]:
