@@ -246,7 +246,10 @@ def install(directory: str | None = None) -> bool:
     only: a program that imports aiogen keeps its own import system). Whether it did."""
     if any(isinstance(finder, Finder) for finder in sys.meta_path):
         return True
-    bundle = load(directory)
+    try:
+        bundle = load(directory)
+    except Exception:  # a speed-up is never a reason for a command to fail: Python's own import, then
+        return False
     if bundle is None:
         return False
     finder = Finder(bundle)
