@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import warnings
-import zlib
 from pathlib import Path
 
 import pytest
@@ -127,12 +126,12 @@ def _parts(bundle: Path) -> tuple[bytes, int, tuple[object, object, dict[str, tu
 
 
 def _rewrite(bundle: Path, body: bytes, tail: object) -> None:
-    """The file with ``body`` and the index ``tail``, its header (offsets, CRC) consistent: only what the
+    """The file with ``body`` and the index ``tail``, its header (offsets, digest) consistent: only what the
     index says is wrong."""
     index = marshal.dumps(tail)
     bundle.unlink()
     bundle.write_bytes(modules.FORMAT + (modules.HEAD + len(body)).to_bytes(8, "little")
-                       + len(index).to_bytes(8, "little") + zlib.crc32(index).to_bytes(4, "little") + body + index)
+                       + len(index).to_bytes(8, "little") + modules.digest(index) + body + index)
 
 
 def _damage(bundle: Path, how: str) -> None:

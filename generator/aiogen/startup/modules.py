@@ -19,9 +19,9 @@ The file is code, never output, and it is used only while it describes this envi
 * The modification time of every directory on ``sys.path`` and of every package directory that
   holds a listed module: a module, package or extension added, removed or renamed there (``pip
   install``, ``pip uninstall``) could change what an import finds, so the whole file is not used.
-* Each module's source file, when that module is looked for and again when its code is taken: its
-  modification time (to the nanosecond) and size must be those it was compiled from, and the code
-  its checksum; else Python's own finders and loader take over for that module.
+* Each module's source file, when that module is looked for (and when its loader is asked for its
+  code again later): its modification time (to the nanosecond) and size must be those it was
+  compiled from, and the code its digest; else Python's own finders and loader take over.
 * While the process runs: ``sys.path`` and the import hooks as they were (else the finder answers
   for nothing more), and no ``importlib.invalidate_caches()`` (which says the files changed).
 A missing, unreadable, damaged or stale file changes nothing: every import goes through Python's
@@ -34,7 +34,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import zlib
 
 # the interpreter's own import system, loaded already (importlib.machinery re-exports these names):
 # importing importlib or typing here would cost a cold start what this module saves it
@@ -52,14 +51,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))  # a string: pathlib is not im
 LIST_NAME = "modules.json"
 # In a directory of its own: writing it there changes no package directory's modification time
 COMPILED_NAME = os.path.join("precompiled", "modules.marshal")
-FORMAT = b"aiogen-modules/2\n"
-# After FORMAT: where the index starts, its length (8 bytes each) and its CRC-32 (4 bytes)
-HEAD = len(FORMAT) + 20
+FORMAT = b"aiogen-modules/3\n"
+# After FORMAT: where the index starts, its length and its digest (8 bytes each)
+HEAD = len(FORMAT) + 24
 _MAX_BYTES = 256 << 20  # a bound on what is read: the file is ~3 MB
 
 # One module: its source file, whether it is a package, the source's st_mtime_ns and st_size when
-# compiled, and where its marshalled code lies in the file, with that code's CRC-32.
-Entry = tuple[str, bool, int, int, int, int, int]
+# compiled, and where its marshalled code lies in the file, with that code's digest.
+Entry = tuple[str, bool, int, int, int, int, bytes]
+
+
+def digest(data: bytes | memoryview) -> bytes:
+    """8 bytes of SipHash-1-3 over ``data``: what Python checks a hash-based ``.pyc``'s source with, built
+    into the interpreter (``zlib``'s CRC-32 would cost loading an extension module on every start)."""
+    import _imp
+
+    made: bytes = _imp.source_hash(_DIGEST_KEY, data)
+    return made
+
+
+_DIGEST_KEY = int.from_bytes(b"aiogen-m", "little")
 
 
 def _named(hook: object) -> str:
@@ -113,7 +124,7 @@ class _Bundle:
         if entry is None or entry[0] != path or not (checked or self.unchanged(entry)):
             return None
         blob = self.data[entry[4]:entry[4] + entry[5]]
-        if zlib.crc32(blob) != entry[6]:
+        if digest(blob) != entry[6]:
             return None
         try:
             code = marshal.loads(blob)
@@ -200,19 +211,17 @@ def _read(path: str) -> memoryview | None:
 def _valid_entry(name: object, entry: object, end: int) -> bool:
     return (isinstance(name, str) and isinstance(entry, tuple) and len(entry) == 7
             and isinstance(entry[0], str) and isinstance(entry[1], bool)
-            and all(type(n) is int for n in entry[2:]) and entry[4] >= HEAD and entry[4] + entry[5] <= end)
+            and all(type(n) is int for n in entry[2:6]) and isinstance(entry[6], bytes)
+            and entry[4] >= HEAD and entry[4] + entry[5] <= end)
 
 
 def _parse(data: memoryview) -> tuple[tuple[Any, ...], tuple[tuple[str, int], ...], dict[str, Entry]] | None:
     """The key, directories and index of a file's ``data``, or None when it is not one `write` made, intact."""
-    import zlib
-
     if len(data) < HEAD or data[:len(FORMAT)] != FORMAT:
         return None
-    where, length = (int.from_bytes(data[HEAD - 20:HEAD - 12], "little"),
-                     int.from_bytes(data[HEAD - 12:HEAD - 4], "little"))
-    if where < HEAD or where + length != len(data) or zlib.crc32(data[where:]) != int.from_bytes(
-            data[HEAD - 4:HEAD], "little"):
+    where = int.from_bytes(data[HEAD - 24:HEAD - 16], "little")
+    length = int.from_bytes(data[HEAD - 16:HEAD - 8], "little")
+    if where < HEAD or where + length != len(data) or digest(data[where:]) != data[HEAD - 8:HEAD]:
         return None  # checked before it is read: a damaged length inside could ask marshal for gigabytes
     try:
         made_for, directories, index = marshal.loads(data[where:])

@@ -3,7 +3,7 @@
 Each listed module is looked for as the import system would look for it, without running it: not
 a built-in or frozen module, not one another import hook answers for, a source file found by
 Python's path finder (in its package's one directory). Each is compiled from its source as Python's
-own loader compiles it, with the source's modification time and size, and the code's CRC-32. The
+own loader compiles it, with the source's modification time and size, and the code's digest. The
 file also records the key (`aiogen.startup.modules.key`) and the modification time of every
 directory whose listing decides what these imports find. Written atomically; run at install time
 only (`aiogen precompile`), never by a command that renders.
@@ -14,11 +14,10 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import zlib
 from typing import TYPE_CHECKING
 
 from aiogen.startup import modules
-from aiogen.startup.modules import COMPILED_NAME, FORMAT, HEAD, LIST_NAME, Entry, Finder, key, mtime
+from aiogen.startup.modules import COMPILED_NAME, FORMAT, HEAD, LIST_NAME, Entry, Finder, digest, key, mtime
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -128,7 +127,7 @@ def build(names: Sequence[str]) -> tuple[bytes, int]:
         if located is None or compiled is None:
             continue
         code, when, size = compiled
-        index[name] = (located[0], located[1], when, size, HEAD + len(body), len(code), zlib.crc32(code))
+        index[name] = (located[0], located[1], when, size, HEAD + len(body), len(code), digest(code))
         body += code
     _make_caches(index)
     # every directory whose listing decides what these imports find: sys.path's, and each package's
@@ -140,7 +139,7 @@ def build(names: Sequence[str]) -> tuple[bytes, int]:
             directories.setdefault(holder, mtime(holder))
     tail = marshal.dumps((key(), tuple(sorted(directories.items())), index))
     where = (HEAD + len(body)).to_bytes(8, "little") + len(tail).to_bytes(8, "little")
-    return FORMAT + where + zlib.crc32(tail).to_bytes(4, "little") + bytes(body) + tail, len(index)
+    return FORMAT + where + digest(tail) + bytes(body) + tail, len(index)
 
 
 def write(directory: str | None = None) -> tuple[str, int, int]:
