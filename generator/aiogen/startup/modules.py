@@ -101,7 +101,7 @@ def mtime(directory: str) -> int:
 
 
 class _Bundle:
-    """The file read once: its index and the code."""
+    """The file, mapped once: its index and the code."""
 
     __slots__ = ("data", "index")
 
