@@ -237,10 +237,15 @@ def _parse(data: memoryview) -> tuple[tuple[Any, ...], tuple[tuple[str, int], ..
     return made_for, directories, index
 
 
+def compiled_path(directory: str | None = None) -> str:
+    """Where the file is: ``precompiled/modules.marshal`` in ``directory`` (this package's by default)."""
+    return os.path.join(directory or HERE, COMPILED_NAME)
+
+
 def load(directory: str | None = None) -> _Bundle | None:
     """The bundle in ``directory`` (this package's by default) when it was made for this interpreter,
     ``sys.path``, import hooks and directories; else None."""
-    data = _read(os.path.join(directory or HERE, COMPILED_NAME))
+    data = _read(compiled_path(directory))
     parsed = _parse(data) if data is not None else None
     if data is None or parsed is None:
         return None

@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from aiogen.startup import modules
-from aiogen.startup.modules import COMPILED_NAME, FORMAT, HEAD, LIST_NAME, Entry, Finder, digest, key, mtime
+from aiogen.startup.modules import FORMAT, HEAD, LIST_NAME, Entry, Finder, compiled_path, digest, key, mtime
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -149,7 +149,7 @@ def write(directory: str | None = None) -> tuple[str, int, int]:
 
     from aiogen.startup.ahead import write_file
 
-    target = Path(directory or modules.HERE) / COMPILED_NAME
+    target = Path(compiled_path(directory))
     if target.parent.is_symlink() or (target.parent.exists() and not target.parent.is_dir()):
         raise OSError(f"{target.parent} is not a directory")
     target.parent.mkdir(exist_ok=True)  # first: its package directory's time is recorded after this

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aiogen.startup import modules, modules_write
 
-    where = f"{modules.HERE}/{modules.COMPILED_NAME}"
+    where = modules.compiled_path()
     if args.check:
         if modules.current():
             print(f"aiogen precompile: {where} is current")
